@@ -1,0 +1,191 @@
+"""Effective settings, and where each one came from.
+
+Precedence, lowest to highest (documented in docs/configuration.md):
+
+1. built-in defaults (``CORE_SETTINGS``) and plugin defaults (``settings_defaults`` hook);
+2. ``[tool.empathy]`` in the repository's ``pyproject.toml``;
+3. ``.empathy.toml`` at the repository root (top level, no ``[tool.empathy]`` table),
+   so a user can override a project's committed settings without editing it;
+4. ``EMPATHY_<NAME>`` environment variables (CI and one-off runs);
+5. command-line options.
+
+Plugin settings live in ``[tool.empathy.plugins.<plugin-id>]`` (or ``[plugins.<id>]``
+in ``.empathy.toml``); the plugin id is its entry-point name.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from empathy.core.errors import ConfigError
+
+__all__ = ["CORE_SETTINGS", "SettingSpec", "Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A known top-level setting: its default and what it is for."""
+
+    default: Any
+    help: str
+
+
+DEFAULT_FIX_PATTERN = (
+    r"\b(fix(e[sd]|ing)?|bug(s|fix)?|defect|regression|crash(es|ed)?|broken|incorrect(ly)?|wrong)\b"
+)
+DEFAULT_FIX_EXCLUDE = r"^\s*(\[?(typo|docs?|lint|ci|style)\]?\b|fix(ed|es)? (a |the )?typo)"
+
+CORE_SETTINGS: dict[str, SettingSpec] = {
+    "database_url": SettingSpec(
+        "", "SQLAlchemy URL of the store; empty means SQLite inside the repository's git directory"
+    ),
+    "repo_id": SettingSpec(
+        "", "identity of the repository in a shared store; empty means the origin URL or the path"
+    ),
+    "fix_pattern": SettingSpec(DEFAULT_FIX_PATTERN, "regex (case-insensitive) marking bug-fix commits"),
+    "fix_exclude_pattern": SettingSpec(
+        DEFAULT_FIX_EXCLUDE, "regex on the subject that un-marks a fix (typo, docs, lint, CI work)"
+    ),
+    "exclude": SettingSpec(
+        [], "glob patterns of paths left out of the report (e.g. 'docs/*', '*.lock')"
+    ),
+    "source_suffixes": SettingSpec(
+        [".py", ".pyi", ".js", ".ts", ".tsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".rb"],
+        "file suffixes treated as source code by the miners",
+    ),
+    "window_days": SettingSpec(365, "recent window for churn, hotspots and activity"),
+    "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned"),
+    "disable_plugins": SettingSpec([], "plugin ids not to load"),
+    "load_plugins": SettingSpec(
+        None, "if set, load only these plugin ids (an empty list loads none)"
+    ),
+    "top": SettingSpec(20, "rows shown by `empathy analyze`"),
+}
+
+_ENV_PREFIX = "EMPATHY_"
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the setting's default."""
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list) or default is None:
+            return [item.strip() for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"{_ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}"
+        ) from None
+    return raw
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file or remove it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+class Settings:
+    """Values plus their sources; plugin sections are resolved on demand."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {k: v.default for k, v in CORE_SETTINGS.items()}
+        self.sources: dict[str, str] = {k: "default" for k in CORE_SETTINGS}
+        self._plugin_layers: list[tuple[str, dict[str, dict[str, Any]]]] = []
+        self._plugin_defaults: dict[str, dict[str, Any]] = {}
+        self.unknown: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def set(self, name: str, value: Any, source: str) -> None:
+        if name not in CORE_SETTINGS:
+            self.unknown[name] = source
+            return
+        self.values[name] = value
+        self.sources[name] = source
+
+    def apply_layer(self, data: Mapping[str, Any], source: str) -> None:
+        for name, value in data.items():
+            if name == "plugins":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{source}: 'plugins' must be a table of plugin sections")
+                self._plugin_layers.append((source, value))
+                continue
+            self.set(name, value, source)
+
+    def add_plugin_defaults(self, plugin: str, defaults: Mapping[str, Any]) -> None:
+        self._plugin_defaults.setdefault(plugin, {}).update(defaults)
+
+    def plugin(self, plugin: str) -> dict[str, Any]:
+        """The effective settings of one plugin (defaults, then file layers, then env)."""
+        return {k: v for k, (v, _src) in self.plugin_with_sources(plugin).items()}
+
+    def plugin_with_sources(self, plugin: str) -> dict[str, tuple[Any, str]]:
+        merged: dict[str, tuple[Any, str]] = {
+            k: (v, f"plugin {plugin} default") for k, v in self._plugin_defaults.get(plugin, {}).items()
+        }
+        for source, sections in self._plugin_layers:
+            for key, value in (sections.get(plugin) or {}).items():
+                merged[key] = (value, source)
+        prefix = f"{_ENV_PREFIX}PLUGIN_{plugin.upper().replace('-', '_')}_"
+        for env_name, raw in os.environ.items():
+            if env_name.startswith(prefix):
+                key = env_name[len(prefix) :].lower()
+                default = merged.get(key, ("",))[0]
+                merged[key] = (_coerce(key, raw, default), f"env {env_name}")
+        return merged
+
+    def all_plugin_sections(self) -> list[str]:
+        names = set(self._plugin_defaults)
+        for _source, sections in self._plugin_layers:
+            names.update(sections)
+        return sorted(names)
+
+
+def load_settings(
+    root: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the effective settings for a repository root (or none)."""
+    settings = Settings()
+    if root is not None:
+        pyproject = root / "pyproject.toml"
+        if pyproject.is_file():
+            section = _read_toml(pyproject).get("tool", {}).get("empathy", {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"{pyproject}: [tool.empathy] must be a table")
+            settings.apply_layer(section, f"{pyproject.name} [tool.empathy]")
+        local = root / ".empathy.toml"
+        if local.is_file():
+            settings.apply_layer(_read_toml(local), ".empathy.toml")
+    env = os.environ if environ is None else environ
+    for name, spec in CORE_SETTINGS.items():
+        env_name = f"{_ENV_PREFIX}{name.upper()}"
+        if env_name in env:
+            settings.set(name, _coerce(name, env[env_name], spec.default), f"env {env_name}")
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            settings.set(name, value, "command line")
+    return settings

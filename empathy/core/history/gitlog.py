@@ -1,0 +1,131 @@
+"""Parse one streamed ``git log --numstat -z`` into commit records.
+
+Why one stream: a subprocess per commit (the PyDriller way) is about 20x
+slower than letting git walk the history once.  ``-z`` keeps paths unquoted
+and makes renames unambiguous (``added\\tdeleted\\t\\0old\\0new\\0``); a record
+separator that cannot appear in git's own output framing marks each commit.
+Paths and messages that are not UTF-8 are decoded with replacement markers
+rather than rejected, so one odd commit never stops an ingest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["CommitRecord", "FileChange", "LOG_FORMAT", "RECORD_MARK", "parse_log_stream"]
+
+#: Marks the start of a commit record; three control bytes no commit
+#: message realistically contains in this order.
+RECORD_MARK = b"\x1e\x1d\x1e"
+_FIELD = b"\x1f"
+#: Header fields: sha, parents, mailmapped author name and email, author and
+#: committer time (unix seconds), full message.
+LOG_FORMAT = "%x1e%x1d%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+@dataclass(slots=True)
+class FileChange:
+    """One file touched by a commit; ``added``/``deleted`` are None for binaries."""
+
+    path: str
+    added: int | None
+    deleted: int | None
+    old_path: str | None = None
+
+    @property
+    def is_binary(self) -> bool:
+        return self.added is None
+
+
+@dataclass(slots=True)
+class CommitRecord:
+    """A commit as read from the log; merges carry no file changes."""
+
+    sha: str
+    parents: list[str]
+    author_name: str
+    author_email: str
+    authored_at: int
+    committed_at: int
+    message: str
+    changes: list[FileChange] = field(default_factory=list)
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+
+def _parse_count(raw: bytes) -> int | None:
+    return None if raw == b"-" else int(raw)
+
+
+def _parse_numstat(body: bytes) -> list[FileChange]:
+    changes: list[FileChange] = []
+    tokens = body.split(b"\0")
+    i = 0
+    n = len(tokens)
+    while i < n:
+        token = tokens[i].lstrip(b"\n")
+        i += 1
+        if not token:
+            continue
+        added_raw, deleted_raw, path_raw = token.split(b"\t", 2)
+        added, deleted = _parse_count(added_raw), _parse_count(deleted_raw)
+        if path_raw:
+            changes.append(FileChange(_text(path_raw), added, deleted))
+        else:  # rename or copy: old and new path follow as separate tokens
+            old, new = tokens[i], tokens[i + 1]
+            i += 2
+            changes.append(FileChange(_text(new), added, deleted, old_path=_text(old)))
+    return changes
+
+
+def _parse_record(record: bytes) -> CommitRecord:
+    parts = record.split(_FIELD, 7)
+    if len(parts) < 8:
+        raise ValueError(f"malformed log record: {record[:80]!r}")
+    sha, parents, name, email, at, ct, message, rest = parts
+    return CommitRecord(
+        sha=sha.decode("ascii"),
+        parents=parents.decode("ascii").split(),
+        author_name=_text(name),
+        author_email=_text(email),
+        authored_at=int(at or 0),
+        committed_at=int(ct or 0),
+        message=_text(message).rstrip("\n"),
+        changes=_parse_numstat(rest),
+    )
+
+
+def parse_log_stream(chunks: Iterable[bytes]) -> Iterator[CommitRecord]:
+    """Yield commits from raw ``git log`` output chunks, as they arrive.
+
+    The buffer is scanned only from where the last scan stopped, so a huge
+    commit (tens of thousands of files) costs linear, not quadratic, time.
+    """
+    buf = bytearray()
+    scan_from = 0
+    mark_len = len(RECORD_MARK)
+    for chunk in chunks:
+        buf += chunk
+        while True:
+            idx = buf.find(RECORD_MARK, scan_from)
+            if idx < 0:
+                scan_from = max(0, len(buf) - mark_len + 1)
+                break
+            piece = bytes(buf[:idx])
+            del buf[: idx + mark_len]
+            scan_from = 0
+            if piece:
+                yield _parse_record(piece)
+    if buf:
+        yield _parse_record(bytes(buf))

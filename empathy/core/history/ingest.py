@@ -1,0 +1,274 @@
+"""Ingest a repository's history into the store: once, then incrementally.
+
+Design (see docs/architecture.md):
+
+* **One streamed ``git log``** for the whole range, oldest first
+  (``--reverse --topo-order``, so parents always precede children), parsed
+  while git is still writing.
+* **Incremental**: the range excludes the head of the last completed ingest.
+  Commits already stored (a crash mid-run, or history shared between clones)
+  are skipped by sha, so a rerun never duplicates or misses one.
+* **Crash safety**: commits, their changes, new files and renames are written
+  in batches, each one transaction.  A killed process loses at most the batch
+  in flight, and the rerun picks it up again.
+* **Rename-aware**: a file is an entity with a stable id; a rename moves the
+  entity to its new path, so its history follows it.
+* **Merges** are recorded (the gate replays them as deploys) but carry no
+  changes: ``git log`` emits no diff for them, so they never count as churn.
+* **Shallow clones**: the commits at the shallow boundary would show the whole
+  tree as added; their changes are skipped and the report says how to fetch
+  the full history.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from sqlalchemy import Connection, insert, select, update
+
+from empathy.core.history.gitlog import LOG_FORMAT, CommitRecord, parse_log_stream
+from empathy.core.repo import SHALLOW_HINT, RepoInfo
+from empathy.core.store.store import Store
+from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryRow
+
+__all__ = ["IngestReport", "ingest"]
+
+ProgressFn = Callable[[int, int], None]
+
+_COMMITS = CommitRow.__table__  # type: ignore[attr-defined]
+_CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
+_FILES = FileRow.__table__  # type: ignore[attr-defined]
+_REPOS = RepositoryRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the CLI and for tests."""
+
+    repo_id: int
+    head: str
+    new_commits: int = 0
+    skipped_commits: int = 0
+    total_commits: int = 0
+    shallow: bool = False
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.new_commits == 0
+
+
+def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
+    for line in stream:
+        if len(sink) < 50:
+            sink.append(line)
+
+
+def _read_chunks(stream: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            return
+        yield chunk
+
+
+class _PathMap:
+    """Current path -> file id, the state that makes renames follow a file."""
+
+    def __init__(self, conn: Connection, repo_id: int) -> None:
+        self.repo_id = repo_id
+        self.ids: dict[str, int] = {}
+        rows = conn.execute(select(_FILES.c.id, _FILES.c.path).where(_FILES.c.repo_id == repo_id))
+        for fid, path in rows:
+            self.ids[path] = fid
+
+    def resolve(self, conn: Connection, path: str, old_path: str | None, moved: dict[int, str]) -> int:
+        if old_path is not None and old_path != path:
+            fid = self.ids.pop(old_path, None)
+            if fid is not None:
+                self.ids[path] = fid
+                moved[fid] = path
+                return fid
+        fid = self.ids.get(path)
+        if fid is None:
+            fid = int(
+                conn.execute(insert(_FILES).values(repo_id=self.repo_id, path=path, deleted=False)).inserted_primary_key[0]  # type: ignore[index]
+            )
+            self.ids[path] = fid
+        return fid
+
+
+def _shallow_boundary(info: RepoInfo) -> set[str]:
+    shallow_file = info.git_dir / "shallow"
+    if not shallow_file.exists():
+        return set()
+    return {line.strip() for line in shallow_file.read_text().splitlines() if line.strip()}
+
+
+def _is_commit(info: RepoInfo, sha: str) -> bool:
+    try:
+        info.git.cat_file("-e", f"{sha}^{{commit}}")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not usable as a boundary"
+        return False
+
+
+def _write_batch(
+    conn: Connection,
+    repo_id: int,
+    batch: list[CommitRecord],
+    paths: _PathMap,
+    boundary: set[str],
+    report: IngestReport,
+) -> None:
+    """Write one batch of commits in the caller's transaction."""
+    # Lock the repository row first: concurrent ingests of one repository
+    # (two CI jobs on a team server) serialise here instead of colliding.
+    conn.execute(update(_REPOS).where(_REPOS.c.id == repo_id).values(ingested_at=int(time.time())))
+    known = set(
+        conn.execute(
+            select(_COMMITS.c.sha).where(
+                _COMMITS.c.repo_id == repo_id, _COMMITS.c.sha.in_([c.sha for c in batch])
+            )
+        ).scalars()
+    )
+    seq = int(conn.execute(select(_REPOS.c.next_seq).where(_REPOS.c.id == repo_id)).scalar_one())
+    fresh = [c for c in batch if c.sha not in known]
+    report.skipped_commits += len(batch) - len(fresh)
+    if not fresh:
+        return
+    commit_rows = []
+    for c in fresh:
+        commit_rows.append(
+            {
+                "repo_id": repo_id, "sha": c.sha, "seq": seq, "parents": " ".join(c.parents),
+                "author_name": c.author_name, "author_email": c.author_email,
+                "authored_at": c.authored_at, "committed_at": c.committed_at,
+                "message": c.message, "is_merge": c.is_merge,
+                "files_changed": 0 if c.sha in boundary else len(c.changes),
+            }
+        )
+        seq += 1
+    ids = conn.execute(
+        insert(_COMMITS).returning(_COMMITS.c.id, sort_by_parameter_order=True), commit_rows
+    ).scalars().all()
+    moved: dict[int, str] = {}
+    change_rows = []
+    for commit_id, c in zip(ids, fresh, strict=True):
+        if c.sha in boundary:
+            report.warnings.append(
+                f"{c.sha[:12]} is at the shallow boundary; its changes are not counted"
+            )
+            continue
+        for ch in c.changes:
+            fid = paths.resolve(conn, ch.path, ch.old_path, moved)
+            change_rows.append(
+                {
+                    "repo_id": repo_id, "commit_id": commit_id, "file_id": fid, "path": ch.path,
+                    "old_path": ch.old_path, "added": ch.added, "deleted": ch.deleted,
+                }
+            )
+    if change_rows:
+        conn.execute(insert(_CHANGES), change_rows)
+    for fid, path in moved.items():
+        conn.execute(update(_FILES).where(_FILES.c.id == fid).values(path=path))
+    conn.execute(
+        update(_REPOS)
+        .where(_REPOS.c.id == repo_id)
+        .values(next_seq=seq, commit_count=_REPOS.c.commit_count + len(fresh))
+    )
+    report.new_commits += len(fresh)
+
+
+def _mark_deleted(conn: Connection, info: RepoInfo, repo_id: int) -> None:
+    """Flag files that are not in HEAD's tree (deleted, or renamed away on a branch)."""
+    listing = info.git.ls_tree("-r", "-z", "--name-only", "HEAD")
+    present = {p for p in listing.split("\0") if p}
+    rows = conn.execute(select(_FILES.c.id, _FILES.c.path, _FILES.c.deleted).where(_FILES.c.repo_id == repo_id))
+    flips = [(fid, path not in present) for fid, path, deleted in rows if (path not in present) != bool(deleted)]
+    for fid, gone in flips:
+        conn.execute(update(_FILES).where(_FILES.c.id == fid).values(deleted=gone))
+
+
+def ingest(
+    info: RepoInfo,
+    store: Store,
+    progress: ProgressFn | None = None,
+    batch_commits: int = 2000,
+    batch_changes: int = 50_000,
+) -> IngestReport:
+    """Bring the store up to ``info.head``; safe to interrupt and rerun."""
+    started = time.perf_counter()
+    repo_row = store.repository(info.key, str(info.root))
+    assert repo_row.id is not None
+    repo_id = repo_row.id
+    report = IngestReport(repo_id=repo_id, head=info.head, shallow=info.shallow)
+    if info.shallow:
+        report.warnings.append(SHALLOW_HINT)
+    if repo_row.head == info.head:
+        report.total_commits = repo_row.commit_count
+        report.seconds = time.perf_counter() - started
+        return report
+
+    rev_args = [info.head]
+    if repo_row.head and _is_commit(info, repo_row.head):
+        rev_args.append(f"^{repo_row.head}")
+    total = int(info.git.rev_list("--count", *rev_args))
+    if progress:
+        progress(0, total)
+
+    boundary = _shallow_boundary(info)
+    proc = info.git.log(
+        "--reverse", "--topo-order", "-z", "--numstat", "-M", "--no-color", "--no-ext-diff",
+        "--diff-merges=off", "--encoding=UTF-8", f"--format={LOG_FORMAT}", *rev_args, "--",
+        as_process=True,
+    )
+    errors: list[bytes] = []
+    drainer = threading.Thread(target=_drain, args=(proc.proc.stderr, errors), daemon=True)
+    drainer.start()
+    done = 0
+    try:
+        with store.engine.connect() as conn:
+            with conn.begin():
+                paths = _PathMap(conn, repo_id)
+            batch: list[CommitRecord] = []
+            changes = 0
+            for record in parse_log_stream(_read_chunks(proc.proc.stdout)):
+                batch.append(record)
+                changes += len(record.changes)
+                if len(batch) >= batch_commits or changes >= batch_changes:
+                    with conn.begin():
+                        _write_batch(conn, repo_id, batch, paths, boundary, report)
+                    done += len(batch)
+                    batch, changes = [], 0
+                    if progress:
+                        progress(done, total)
+            with conn.begin():
+                if batch:
+                    _write_batch(conn, repo_id, batch, paths, boundary, report)
+                    done += len(batch)
+                proc.proc.wait()
+                drainer.join(timeout=5)
+                if proc.proc.returncode != 0:
+                    message = b"".join(errors).decode("utf-8", "replace").strip()
+                    raise RuntimeError(f"git log failed: {message}")
+                _mark_deleted(conn, info, repo_id)
+                conn.execute(
+                    update(_REPOS)
+                    .where(_REPOS.c.id == repo_id)
+                    .values(head=info.head, shallow=info.shallow, ingested_at=int(time.time()))
+                )
+            if progress:
+                progress(done, total)
+    finally:
+        if proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait()
+    report.total_commits = store.refresh_repository(repo_id).commit_count
+    report.seconds = time.perf_counter() - started
+    return report

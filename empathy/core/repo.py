@@ -1,0 +1,95 @@
+"""Open a git repository and describe it (git dir, head, shallowness, identity).
+
+GitPython is used for process handling; every call that touches the history
+goes through a single ``git`` invocation so opening stays cheap (the
+incremental ingest budget is 0.3 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from empathy.core.errors import EmptyRepositoryError, NotARepositoryError
+
+__all__ = ["RepoInfo", "open_repository"]
+
+SHALLOW_HINT = (
+    "this is a shallow clone, so only part of the history is visible; fetch the rest with "
+    "`git fetch --unshallow` (in GitHub Actions set `fetch-depth: 0` on actions/checkout)"
+)
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    """What the rest of the toolkit needs to know about a repository."""
+
+    repo: git.Repo
+    root: Path
+    git_dir: Path
+    head: str
+    shallow: bool
+    key: str
+
+    @property
+    def git(self) -> git.Git:
+        return self.repo.git
+
+
+def _normalise_remote(url: str) -> str:
+    """``git@github.com:a/b.git`` and ``https://github.com/a/b`` give ``github.com/a/b``."""
+    url = url.strip()
+    url = re.sub(r"^[a-z+]+://", "", url)
+    url = re.sub(r"^[^@/]+@", "", url)
+    url = url.replace(":", "/", 1) if re.match(r"^[^/]+:[^/]", url) else url
+    return url.removesuffix(".git").rstrip("/")
+
+
+def _repo_key(repo: git.Repo, git_dir: Path, configured: str | None) -> str:
+    if configured:
+        return configured
+    try:
+        url = repo.git.config("--get", "remote.origin.url")
+    except git.GitCommandError:
+        url = ""
+    return _normalise_remote(url) if url else str(git_dir)
+
+
+def open_repository(path: str | os.PathLike[str], repo_id: str | None = None) -> RepoInfo:
+    """Open the repository containing ``path``.
+
+    Raises NotARepositoryError for a path outside any repository and
+    EmptyRepositoryError for a repository without commits, each with a hint.
+    """
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise NotARepositoryError(f"{target} does not exist", "pass the path of a git checkout")
+    try:
+        repo = git.Repo(target, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise NotARepositoryError(
+            f"{target} is not inside a git repository",
+            "run empathy in a git checkout, or pass its path: `empathy analyze PATH`",
+        ) from None
+    git_dir = Path(repo.git.rev_parse("--path-format=absolute", "--git-common-dir")).resolve()
+    try:
+        head = repo.git.rev_parse("--verify", "-q", "HEAD^{commit}")
+    except git.GitCommandError:
+        raise EmptyRepositoryError(
+            f"{repo.working_tree_dir or git_dir} has no commits yet",
+            "commit something first; empathy learns from history",
+        ) from None
+    root = Path(repo.working_tree_dir) if repo.working_tree_dir else git_dir
+    shallow = (git_dir / "shallow").exists()
+    return RepoInfo(
+        repo=repo,
+        root=root,
+        git_dir=git_dir,
+        head=head,
+        shallow=shallow,
+        key=_repo_key(repo, git_dir, repo_id),
+    )

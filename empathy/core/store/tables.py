@@ -1,0 +1,148 @@
+"""The store's schema (SQLModel). Changes go through Alembic migrations.
+
+Times are unix seconds (integers) so SQLite and PostgreSQL compare them the
+same way and the history engine never converts time zones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "ChangeRow",
+    "CommitRow",
+    "FileRow",
+    "PatternRow",
+    "PluginRunRow",
+    "RepositoryRow",
+    "SzzRow",
+]
+
+
+class RepositoryRow(SQLModel, table=True):
+    """One repository; ``head`` is the last commit whose ingest completed."""
+
+    __tablename__ = "repository"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    head: str | None = Field(default=None, max_length=64)
+    shallow: bool = False
+    commit_count: int = 0
+    next_seq: int = 0
+    ingested_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    mined_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class CommitRow(SQLModel, table=True):
+    """A commit; ``seq`` is the ingest order (parents always before children)."""
+
+    __tablename__ = "commit"
+    __table_args__ = (
+        UniqueConstraint("repo_id", "sha", name="uq_commit_repo_sha"),
+        Index("ix_commit_repo_seq", "repo_id", "seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    sha: str = Field(max_length=64)
+    seq: int
+    parents: str = ""
+    author_name: str = Field(sa_column=Column(Text, nullable=False))
+    author_email: str = Field(sa_column=Column(Text, nullable=False))
+    authored_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    committed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    is_merge: bool = False
+    files_changed: int = 0
+
+
+class FileRow(SQLModel, table=True):
+    """A file followed across renames: ``path`` is its latest name."""
+
+    __tablename__ = "file"
+    __table_args__ = (Index("ix_file_repo_path", "repo_id", "path"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    deleted: bool = False
+
+
+class ChangeRow(SQLModel, table=True):
+    """One file in one non-merge commit; counts are None for binary files."""
+
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_commit", "commit_id"),
+        Index("ix_change_file", "file_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id", index=True)
+    commit_id: int = Field(foreign_key="commit.id")
+    file_id: int = Field(foreign_key="file.id")
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    old_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    added: int | None = None
+    deleted: int | None = None
+
+
+class PatternRow(SQLModel, table=True):
+    """A persisted pattern; ``key`` is its stable fingerprint."""
+
+    __tablename__ = "pattern"
+    __table_args__ = (UniqueConstraint("repo_id", "key", name="uq_pattern_repo_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id", index=True)
+    key: str = Field(max_length=64)
+    kind: str = Field(max_length=64, index=True)
+    plugin: str = Field(max_length=128)
+    subjects: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    score: float = 0.0
+    confidence: float = 0.0
+    evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    usage_count: int = 0
+    first_seen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_seen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    active: bool = True
+
+
+class PluginRunRow(SQLModel, table=True):
+    """The last outcome of each plugin's hook, shown by ``empathy plugins``."""
+
+    __tablename__ = "plugin_run"
+    __table_args__ = (UniqueConstraint("repo_id", "plugin", "hook", name="uq_plugin_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    plugin: str = Field(max_length=128)
+    hook: str = Field(max_length=128)
+    ran_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seconds: float = 0.0
+    results: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SzzRow(SQLModel, table=True):
+    """One B-SZZ link: ``fix_sha`` changed lines last touched by ``inducing_sha``.
+
+    A fix with no blamable lines still gets one row with an empty inducing
+    sha, so a rerun knows it was processed and does not blame it again.
+    """
+
+    __tablename__ = "szz_link"
+    __table_args__ = (Index("ix_szz_repo_fix", "repo_id", "fix_sha"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    fix_sha: str = Field(max_length=64)
+    inducing_sha: str = Field(default="", max_length=64)
+    path: str = Field(default="", sa_column=Column(Text, nullable=False))
+    lines: int = 0
