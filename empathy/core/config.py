@@ -52,7 +52,11 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
         DEFAULT_FIX_EXCLUDE, "regex on the subject that un-marks a fix (typo, docs, lint, CI work)"
     ),
     "exclude": SettingSpec(
-        [], "glob patterns of paths left out of the report (e.g. 'docs/*', '*.lock')"
+        [
+            "test/*", "tests/*", "testing/*", "*/test/*", "*/tests/*", "test_*.py", "*/test_*.py",
+            "*_test.py", "conftest.py", "*/conftest.py", "doc/*", "docs/*", "*/migrations/*",
+        ],
+        "glob patterns (fnmatch, '*' crosses '/') of paths the miners leave out: tests, docs, migrations",
     ),
     "source_suffixes": SettingSpec(
         [".py", ".pyi", ".js", ".ts", ".tsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".rb"],

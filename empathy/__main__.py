@@ -1,0 +1,5 @@
+"""``python -m empathy``."""
+
+from empathy.cli.app import main
+
+main()

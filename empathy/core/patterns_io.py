@@ -1,0 +1,61 @@
+"""Pattern library files: ``empathy patterns export`` / ``import``.
+
+The format is versioned JSON; a file that is not JSON, not ours, or holds a
+malformed pattern is refused whole with a message naming what is wrong, so an
+import never half-applies.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from empathy.core.errors import PatternFileError
+from empathy.core.model import Pattern
+
+__all__ = ["FORMAT", "VERSION", "dump_patterns", "load_patterns"]
+
+FORMAT = "empathy-patterns"
+VERSION = 1
+
+
+def dump_patterns(repository: str, patterns: list[Pattern], exported_at: float) -> str:
+    payload: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "repository": repository,
+        "exported_at": int(exported_at),
+        "patterns": [p.to_dict() for p in sorted(patterns, key=lambda p: p.key)],
+    }
+    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def load_patterns(path: Path) -> list[Pattern]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PatternFileError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PatternFileError(f"{path} is not a JSON pattern file: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise PatternFileError(
+            f"{path} is not an empathy pattern export (no \"format\": \"{FORMAT}\")",
+            "export patterns with `empathy patterns export FILE`",
+        )
+    if data.get("version") != VERSION:
+        raise PatternFileError(f"{path} has pattern format version {data.get('version')!r}; this empathy reads {VERSION}")
+    items = data.get("patterns")
+    if not isinstance(items, list):
+        raise PatternFileError(f"{path}: \"patterns\" must be a list")
+    patterns = []
+    for i, item in enumerate(items):
+        try:
+            if not isinstance(item, dict) or not isinstance(item.get("subjects"), list):
+                raise TypeError("not a pattern object")
+            patterns.append(Pattern.from_dict(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PatternFileError(f"{path}: pattern #{i} is malformed ({exc})") from None
+    return patterns

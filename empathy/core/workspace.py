@@ -1,0 +1,120 @@
+"""One repository opened for work: settings, store, plugins, ingest and mining.
+
+Every surface (CLI, language server, gate, service) goes through this module
+so the order of precedence, the store location and the plugin isolation are
+the same everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from empathy.core.config import Settings, load_settings
+from empathy.core.context import MiningContext
+from empathy.core.history.ingest import IngestReport, ingest
+from empathy.core.history.view import FixClassifier, History, load_history
+from empathy.core.host import CallResult, PluginHost, default_host
+from empathy.core.model import Pattern, fingerprint
+from empathy.core.repo import RepoInfo, open_repository
+from empathy.core.store.store import Store, open_store
+
+__all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
+
+
+@dataclass
+class MineReport:
+    """Patterns found in one mining run and how each plugin fared."""
+
+    patterns: list[Pattern] = field(default_factory=list)
+    results: list[CallResult] = field(default_factory=list)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {r.plugin: r.error for r in self.results if r.error}
+
+
+@dataclass
+class Workspace:
+    info: RepoInfo
+    settings: Settings
+    store: Store
+    host: PluginHost
+    repo_id: int
+
+    def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        return ingest(self.info, self.store, progress=progress)
+
+    def classifier(self) -> FixClassifier:
+        return FixClassifier(self.settings["fix_pattern"], self.settings["fix_exclude_pattern"])
+
+    def history(self) -> History:
+        return load_history(self.store, self.repo_id, self.classifier())
+
+    def mine(self, progress: Callable[[str], None] | None = None, only: list[str] | None = None) -> MineReport:
+        """Run every miner in isolation and persist what the healthy ones found."""
+        report = MineReport()
+        context = MiningContext(
+            repo=self.info,
+            repo_id=self.repo_id,
+            history=self.history(),
+            store=self.store,
+            core_settings=self.settings,
+            progress=progress or (lambda _m: None),
+        )
+        timeout = float(self.settings["plugin_timeout"])
+        succeeded: list[str] = []
+        for name in self.host.implementations("mine_patterns"):
+            if only is not None and name not in only:
+                continue
+            if progress:
+                progress(f"mining: {name}")
+            result = self.host.call_one("mine_patterns", name, timeout, context=context.for_plugin(name))
+            value = result.value
+            if result.ok and not (isinstance(value, list) and all(isinstance(p, Pattern) for p in value)):
+                result.error = f"TypeError: mine_patterns returned {type(value).__name__}, not a list of Pattern"
+                result.value = None
+            report.results.append(result)
+            if result.ok:
+                succeeded.append(name)
+                for p in value:
+                    if p.plugin != name:  # the entry-point name is the plugin id everywhere
+                        p.plugin, p.key = name, fingerprint(name, p.kind, *p.subjects)
+                report.patterns.extend(value)
+            self.store.record_plugin_run(
+                self.repo_id, name, "mine_patterns", result.seconds,
+                len(value) if result.ok else 0, result.error,
+            )
+        # A plugin that failed keeps its earlier patterns: an error never erases knowledge.
+        self.store.save_patterns(self.repo_id, report.patterns, plugins=succeeded)
+        self.store.mark_mined(self.repo_id)
+        return report
+
+
+def rank_patterns(patterns: list[Pattern]) -> list[Pattern]:
+    """Order for the report: notable and well-supported first, stable on ties."""
+    return sorted(patterns, key=lambda p: (-(p.score * p.confidence), p.kind, p.subjects))
+
+
+def open_workspace(
+    path: str | os.PathLike[str] = ".",
+    overrides: Mapping[str, Any] | None = None,
+    host: PluginHost | None = None,
+) -> Workspace:
+    """Open the repository at ``path`` with its effective settings and plugins."""
+    info = open_repository(path)
+    settings = load_settings(info.root, overrides)
+    if settings["repo_id"]:
+        info = dataclasses.replace(info, key=str(settings["repo_id"]))
+    store = open_store(str(settings["database_url"]), info.git_dir)
+    if host is None:
+        host = default_host(load=settings["load_plugins"], disable=settings["disable_plugins"])
+    for result in host.call_each("settings_defaults", timeout=10.0):
+        if result.ok and isinstance(result.value, dict):
+            settings.add_plugin_defaults(result.plugin, result.value)
+    repo_row = store.repository(info.key, str(info.root))
+    assert repo_row.id is not None
+    return Workspace(info=info, settings=settings, store=store, host=host, repo_id=repo_row.id)

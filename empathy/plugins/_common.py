@@ -1,0 +1,48 @@
+"""Helpers shared by the built-in miners (not a public API)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from empathy.core.context import MiningContext
+from empathy.core.history.blobs import BlobReader, count_loc
+from empathy.core.history.view import DAY, FileInfo
+
+__all__ = ["DAY", "date", "head_loc", "percentile_ranks", "source_files", "saturate"]
+
+
+def date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+
+
+def percentile_ranks(values: Mapping[int, float]) -> dict[int, float]:
+    """Rank in (0, 1] of each value among all (ties share the higher rank)."""
+    if not values:
+        return {}
+    ordered = sorted(values.values())
+    n = len(ordered)
+    import bisect
+
+    return {k: bisect.bisect_right(ordered, v) / n for k, v in values.items()}
+
+
+def saturate(x: float, half: float) -> float:
+    """0 at 0, 0.5 at ``half``, approaching 1: how much data stands behind a claim."""
+    return 1.0 - math.exp(-math.log(2) * max(x, 0.0) / half) if half > 0 else 1.0
+
+
+def source_files(context: MiningContext) -> list[FileInfo]:
+    """Files alive at HEAD that the settings call source code."""
+    return [f for f in context.history.alive_files() if context.is_source(f.path)]
+
+
+def head_loc(context: MiningContext, files: list[FileInfo]) -> dict[int, int]:
+    """Non-blank lines at HEAD for each file (0 for binary or unreadable)."""
+    reader = BlobReader(context.repo.repo)
+    out: dict[int, int] = {}
+    for f in files:
+        text = reader.read(context.repo.head, f.path)
+        out[f.id] = count_loc(text) if text is not None else 0
+    return out

@@ -1,0 +1,102 @@
+"""Build real git repositories for tests, with GitPython and fixed dates.
+
+Every commit gets a deterministic author date (a counter of days from a fixed
+epoch unless given), so tests that look at time windows are reproducible.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import git
+
+EPOCH = 1_600_000_000  # 2020-09-13
+
+
+class RepoBuilder:
+    """A small fluent helper: write files, commit, branch, merge."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.repo = git.Repo.init(path, initial_branch="main")
+        with self.repo.config_writer() as cw:
+            cw.set_value("user", "name", "Test")
+            cw.set_value("user", "email", "test@example.com")
+            cw.set_value("commit", "gpgsign", "false")
+        self.day = 0
+
+    def write(self, relpath: str | bytes, content: str | bytes) -> Path:
+        rel = os.fsdecode(relpath) if isinstance(relpath, bytes) else relpath
+        target = self.path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+        return target
+
+    def commit(
+        self,
+        message: str,
+        files: dict[str, str | bytes] | None = None,
+        author: tuple[str, str] = ("Alice", "alice@example.com"),
+        day: int | None = None,
+        delete: list[str] = (),  # type: ignore[assignment]
+        allow_empty: bool = False,
+    ) -> str:
+        for rel, content in (files or {}).items():
+            self.write(rel, content)
+        for rel in delete:
+            self.repo.git.rm("-q", rel)
+        self.repo.git.add("-A")
+        self.day = self.day + 1 if day is None else day
+        when = f"{EPOCH + self.day * 86_400} +0000"
+        env = {
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": when,
+            "GIT_COMMITTER_NAME": author[0],
+            "GIT_COMMITTER_EMAIL": author[1],
+            "GIT_COMMITTER_DATE": when,
+        }
+        args = ["-q", "-m", message]
+        if allow_empty:
+            args.append("--allow-empty")
+        self.repo.git.commit(*args, env=env)
+        return self.head()
+
+    def rename(self, old: str, new: str, message: str = "rename", **kw: object) -> str:
+        (self.path / new).parent.mkdir(parents=True, exist_ok=True)
+        self.repo.git.mv(old, new)
+        return self.commit(message, **kw)  # type: ignore[arg-type]
+
+    def head(self) -> str:
+        return self.repo.head.commit.hexsha
+
+    def branch(self, name: str, start: str = "HEAD") -> None:
+        self.repo.git.checkout("-q", "-b", name, start)
+
+    def checkout(self, name: str) -> None:
+        self.repo.git.checkout("-q", name)
+
+    def merge(self, branch: str, message: str = "merge") -> str:
+        self.day += 1
+        when = f"{EPOCH + self.day * 86_400} +0000"
+        env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        self.repo.git.merge("--no-ff", "-q", "-m", message, branch, env=env)
+        return self.head()
+
+
+def py_source(n_functions: int, depth: int = 1, tag: str = "") -> str:
+    """Deterministic Python text with ``n_functions`` nested to ``depth`` levels."""
+    lines = []
+    for i in range(n_functions):
+        lines.append(f"def f{tag}{i}(x):")
+        for d in range(1, depth + 1):
+            lines.append("    " * d + f"if x > {d}:")
+        lines.append("    " * (depth + 1) + f"return x + {i}")
+        lines.append("    return 0")
+        lines.append("")
+    return "\n".join(lines) + "\n"
