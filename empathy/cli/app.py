@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -62,19 +63,19 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except EmpathyError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                err.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
+                err.print(f"[bold]hint:[/] {escape(exc.hint)}", highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; the store keeps every completed batch, rerun to continue")
             raise typer.Exit(130) from None
         except typer.Exit:
             raise
-        except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        except Exception as exc:
             if os.environ.get("EMPATHY_DEBUG"):
                 raise
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
             err.print("rerun with EMPATHY_DEBUG=1 to see the traceback, and please report it")
             raise typer.Exit(70) from None
 
@@ -93,8 +94,13 @@ def _run_ingest(ws: Workspace, show: bool) -> IngestReport:
     if not show:
         return ws.ingest()
     with Progress(
-        TextColumn("ingesting history"), BarColumn(), MofNCompleteColumn(), TextColumn("commits"),
-        TimeElapsedColumn(), console=err, transient=True,
+        TextColumn("ingesting history"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("commits"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task("ingest", total=None)
 
@@ -113,7 +119,7 @@ def _run_mine(ws: Workspace, show: bool) -> MineReport:
 
 def _print_warnings(report: IngestReport) -> None:
     for warning in report.warnings[:5]:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if len(report.warnings) > 5:
         err.print(f"[yellow]warning:[/] ... and {len(report.warnings) - 5} more")
 
@@ -145,17 +151,18 @@ def analyze(
     if json_output:
         payload = {
             "repository": {
-                "key": ws.info.key, "root": str(ws.info.root), "head": ws.info.head,
-                "commits": ingest_report.total_commits, "shallow": ws.info.shallow,
+                "key": ws.info.key,
+                "root": str(ws.info.root),
+                "head": ws.info.head,
+                "commits": ingest_report.total_commits,
+                "shallow": ws.info.shallow,
             },
             "ingest": {
                 "new_commits": ingest_report.new_commits,
                 "seconds": round(ingest_report.seconds, 3),
                 "warnings": ingest_report.warnings,
             },
-            "plugins": {
-                r.plugin: {"seconds": round(r.seconds, 3), "error": r.error} for r in mine_report.results
-            },
+            "plugins": {r.plugin: {"seconds": round(r.seconds, 3), "error": r.error} for r in mine_report.results},
             "patterns": [p.to_dict() for p in shown],
         }
         print(json.dumps(payload, indent=2, sort_keys=True))
@@ -175,12 +182,16 @@ def analyze(
     table.add_column("why (evidence)", overflow="fold")
     for i, p in enumerate(shown, 1):
         table.add_row(
-            str(i), p.kind, "\n".join(p.subjects), f"{p.score:.2f}", f"{p.confidence:.2f}",
-            f"{p.summary}\n[dim]{_evidence_text(p.evidence)}[/]",
+            str(i),
+            p.kind,
+            escape("\n".join(p.subjects)),
+            f"{p.score:.2f}",
+            f"{p.confidence:.2f}",
+            f"{escape(p.summary)}\n[dim]{escape(_evidence_text(p.evidence))}[/]",
         )
     out.print(table)
     for plugin, error in mine_report.errors.items():
-        err.print(f"[red]plugin {plugin} failed:[/] {error}", highlight=False)
+        err.print(f"[red]plugin {plugin} failed:[/] {escape(error)}", highlight=False)
 
 
 @app.command()
@@ -199,7 +210,7 @@ def mine(
     counts: dict[str, int] = {}
     for p in report.patterns:
         counts[p.plugin] = counts.get(p.plugin, 0) + 1
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"plugin": r.plugin, "patterns": counts.get(r.plugin, 0), "seconds": round(r.seconds, 3), "error": r.error}
         for r in report.results
     ]
@@ -208,7 +219,7 @@ def mine(
     else:
         table = Table("plugin", "patterns", "seconds", "error", header_style="bold")
         for row in rows:
-            table.add_row(row["plugin"], str(row["patterns"]), f"{row['seconds']:.2f}", row["error"] or "")
+            table.add_row(row["plugin"], str(row["patterns"]), f"{row['seconds']:.2f}", escape(row["error"] or ""))
         out.print(table)
     if report.errors:
         raise typer.Exit(1)
@@ -277,8 +288,12 @@ def plugins(json_output: JsonOpt = False, path: PathArg = Path(".")) -> None:
     table = Table("name", "version", "hooks", "enabled", "load error", "last run error", header_style="bold")
     for row in rows:
         table.add_row(
-            row["name"], row["version"], ", ".join(row["hooks"]), "yes" if row["enabled"] else "no",
-            row["load_error"] or "", row["last_error"] or "",
+            str(row["name"]),
+            str(row["version"]),
+            ", ".join(row["hooks"]),
+            "yes" if row["enabled"] else "no",
+            escape(row["load_error"] or ""),
+            escape(row["last_error"] or ""),
         )
     out.print(table)
 
@@ -304,7 +319,7 @@ def config_show(path: PathArg = Path("."), json_output: JsonOpt = False) -> None
         return
     table = Table("setting", "value", "source", header_style="bold")
     for row in rows:
-        table.add_row(row["name"], json.dumps(row["value"], default=str), row["source"])
+        table.add_row(row["name"], escape(json.dumps(row["value"], default=str)), escape(row["source"]))
     out.print(table)
     for name, source in s.unknown.items():
         err.print(f"[yellow]warning:[/] unknown setting {name!r} in {source} (ignored)", highlight=False)
@@ -339,8 +354,14 @@ def patterns_list(
         return
     table = Table("kind", "where", "score", "conf", "used", "summary", header_style="bold")
     for p in ranked:
-        table.add_row(p.kind, "\n".join(p.subjects), f"{p.score:.2f}", f"{p.confidence:.2f}",
-                      str(p.usage_count), p.summary)
+        table.add_row(
+            p.kind,
+            escape("\n".join(p.subjects)),
+            f"{p.score:.2f}",
+            f"{p.confidence:.2f}",
+            str(p.usage_count),
+            escape(p.summary),
+        )
     out.print(table)
     if not ranked:
         err.print("no patterns stored yet: run `empathy analyze` or `empathy mine` first")
@@ -351,8 +372,9 @@ RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="A path inside the r
 
 @patterns_app.command("export")
 @handle_errors
-def patterns_export(file: Annotated[Path, typer.Argument(help="JSON file to write ('-' for stdout).")],
-                    repo: RepoOpt = Path(".")) -> None:
+def patterns_export(
+    file: Annotated[Path, typer.Argument(help="JSON file to write ('-' for stdout).")], repo: RepoOpt = Path(".")
+) -> None:
     """Export every stored pattern (active and inactive) as JSON."""
     from empathy.core.patterns_io import dump_patterns
 
@@ -367,8 +389,9 @@ def patterns_export(file: Annotated[Path, typer.Argument(help="JSON file to writ
 
 @patterns_app.command("import")
 @handle_errors
-def patterns_import(file: Annotated[Path, typer.Argument(help="A file written by `patterns export`.")],
-                    repo: RepoOpt = Path(".")) -> None:
+def patterns_import(
+    file: Annotated[Path, typer.Argument(help="A file written by `patterns export`.")], repo: RepoOpt = Path(".")
+) -> None:
     """Import patterns exported from this or another repository (upsert by key)."""
     from empathy.core.patterns_io import load_patterns
 

@@ -35,26 +35,33 @@ class SettingSpec:
     help: str
 
 
-DEFAULT_FIX_PATTERN = (
-    r"\b(fix(e[sd]|ing)?|bug(s|fix)?|defect|regression|crash(es|ed)?|broken|incorrect(ly)?|wrong)\b"
-)
+DEFAULT_FIX_PATTERN = r"\b(fix(e[sd]|ing)?|bug(s|fix)?|defect|regression|crash(es|ed)?|broken|incorrect(ly)?|wrong)\b"
 DEFAULT_FIX_EXCLUDE = r"^\s*(\[?(typo|docs?|lint|ci|style)\]?\b|fix(ed|es)? (a |the )?typo)"
 
 CORE_SETTINGS: dict[str, SettingSpec] = {
     "database_url": SettingSpec(
         "", "SQLAlchemy URL of the store; empty means SQLite inside the repository's git directory"
     ),
-    "repo_id": SettingSpec(
-        "", "identity of the repository in a shared store; empty means the origin URL or the path"
-    ),
+    "repo_id": SettingSpec("", "identity of the repository in a shared store; empty means the origin URL or the path"),
     "fix_pattern": SettingSpec(DEFAULT_FIX_PATTERN, "regex (case-insensitive) marking bug-fix commits"),
     "fix_exclude_pattern": SettingSpec(
         DEFAULT_FIX_EXCLUDE, "regex on the subject that un-marks a fix (typo, docs, lint, CI work)"
     ),
     "exclude": SettingSpec(
         [
-            "test/*", "tests/*", "testing/*", "*/test/*", "*/tests/*", "test_*.py", "*/test_*.py",
-            "*_test.py", "conftest.py", "*/conftest.py", "doc/*", "docs/*", "*/migrations/*",
+            "test/*",
+            "tests/*",
+            "testing/*",
+            "*/test/*",
+            "*/tests/*",
+            "test_*.py",
+            "*/test_*.py",
+            "*_test.py",
+            "conftest.py",
+            "*/conftest.py",
+            "doc/*",
+            "docs/*",
+            "*/migrations/*",
         ],
         "glob patterns (fnmatch, '*' crosses '/') of paths the miners leave out: tests, docs, migrations",
     ),
@@ -65,9 +72,7 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "window_days": SettingSpec(365, "recent window for churn, hotspots and activity"),
     "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned"),
     "disable_plugins": SettingSpec([], "plugin ids not to load"),
-    "load_plugins": SettingSpec(
-        None, "if set, load only these plugin ids (an empty list loads none)"
-    ),
+    "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),
     "top": SettingSpec(20, "rows shown by `empathy analyze`"),
 }
 
@@ -90,9 +95,7 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         if isinstance(default, list) or default is None:
             return [item.strip() for item in raw.split(",") if item.strip()]
     except ValueError:
-        raise ConfigError(
-            f"{_ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}"
-        ) from None
+        raise ConfigError(f"{_ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
     return raw
 
 

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -106,12 +106,12 @@ class PluginHost:
 
     # -- loading ----------------------------------------------------------
     def _enable_tracing(self) -> None:
-        def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+        def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
             names = ", ".join(i.plugin_name for i in impls)
             print(f"[empathy trace] {hook_name} -> {names}", file=sys.stderr)
 
         def after(
-            outcome: pluggy.Result[Any], hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: dict[str, Any]
+            outcome: pluggy.Result[Any], hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
         ) -> None:
             exc = outcome.exception
             result = f"error {exc!r}" if exc else f"{len(outcome.get_result() or [])} result(s)"
@@ -142,14 +142,16 @@ class PluginHost:
             distribution=dist.metadata["Name"] if dist else "",
             module=ep.value,
         )
+        if ep.name in self.infos:
+            # Two distributions claim one id: keep the first, list the second as refused.
+            info.enabled = False
+            info.load_error = f"plugin id {ep.name!r} is already taken by {self.infos[ep.name].module}"
+            self.infos[f"{ep.name} ({info.distribution or ep.value})"] = info
+            return
         self.infos[ep.name] = info
         if not self.wanted(ep.name):
             info.enabled = False
             self.pm.set_blocked(ep.name)
-            return
-        if self.pm.get_plugin(ep.name) is not None or self.pm.is_blocked(ep.name):
-            info.load_error = "another plugin with this id is already registered"
-            info.enabled = False
             return
         try:
             plugin = ep.load()
@@ -161,17 +163,23 @@ class PluginHost:
 
     def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> bool:
         """Register ``plugin`` under ``name`` (also used by tests and inline plugins)."""
-        info = info or self.infos.setdefault(name, PluginInfo(name=name, module=repr(plugin)))
+        if self.pm.has_plugin(name) or self.pm.is_registered(plugin):
+            return False  # the registered plugin and its listing stay as they are
+        info = info or PluginInfo(name=name, module=getattr(plugin, "__name__", type(plugin).__name__))
         self.infos[name] = info
         if not self.wanted(name):
             info.enabled = False
             return False
         try:
             self.pm.register(plugin, name=name)
-            self.pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as exc:
-            if self.pm.get_plugin(name) is not None:
-                self.pm.unregister(name=name)
+            info.load_error = str(exc)
+            info.enabled = False
+            return False
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(name=name)
             info.load_error = str(exc)
             info.enabled = False
             return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 __all__ = [
@@ -42,7 +42,7 @@ class Level(IntEnum):
     SYSTEMIC = 5
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How loudly a surface should show a finding (maps to LSP/SARIF levels)."""
 
     INFO = "info"
@@ -161,9 +161,7 @@ class Finding:
         self.level = Level(self.level)
         self.severity = Severity(self.severity)
         if not self.fingerprint:
-            self.fingerprint = fingerprint(
-                self.source, self.code, self.location.path, self.location.start_line
-            )
+            self.fingerprint = fingerprint(self.source, self.code, self.location.path, self.location.start_line)
         self.validate()
 
     def validate(self) -> None:

@@ -42,14 +42,16 @@ def load_patterns(path: Path) -> list[Pattern]:
         raise PatternFileError(f"{path} is not a JSON pattern file: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PatternFileError(
-            f"{path} is not an empathy pattern export (no \"format\": \"{FORMAT}\")",
+            f'{path} is not an empathy pattern export (no "format": "{FORMAT}")',
             "export patterns with `empathy patterns export FILE`",
         )
     if data.get("version") != VERSION:
-        raise PatternFileError(f"{path} has pattern format version {data.get('version')!r}; this empathy reads {VERSION}")
+        raise PatternFileError(
+            f"{path} has pattern format version {data.get('version')!r}; this empathy reads {VERSION}"
+        )
     items = data.get("patterns")
     if not isinstance(items, list):
-        raise PatternFileError(f"{path}: \"patterns\" must be a list")
+        raise PatternFileError(f'{path}: "patterns" must be a list')
     patterns = []
     for i, item in enumerate(items):
         try:

@@ -85,8 +85,12 @@ class Workspace:
                         p.plugin, p.key = name, fingerprint(name, p.kind, *p.subjects)
                 report.patterns.extend(value)
             self.store.record_plugin_run(
-                self.repo_id, name, "mine_patterns", result.seconds,
-                len(value) if result.ok else 0, result.error,
+                self.repo_id,
+                name,
+                "mine_patterns",
+                result.seconds,
+                len(value) if result.ok else 0,
+                result.error,
             )
         # A plugin that failed keeps its earlier patterns: an error never erases knowledge.
         self.store.save_patterns(self.repo_id, report.patterns, plugins=succeeded)

@@ -10,7 +10,7 @@ from empathy.core.context import MiningContext
 from empathy.core.history.blobs import BlobReader, count_loc
 from empathy.core.history.view import DAY, FileInfo
 
-__all__ = ["DAY", "date", "head_loc", "percentile_ranks", "source_files", "saturate"]
+__all__ = ["DAY", "date", "head_loc", "percentile_ranks", "saturate", "source_files"]
 
 
 def date(ts: int) -> str:

@@ -62,10 +62,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
                     "median_age_days": round(median_age, 1),
                     "file_created": date(first[f.id]),
                 },
-                summary=(
-                    f"changed {age:.0f} days ago while the median file has been stable "
-                    f"for {median_age:.0f} days"
-                ),
+                summary=(f"changed {age:.0f} days ago while the median file has been stable for {median_age:.0f} days"),
             )
         )
     return patterns

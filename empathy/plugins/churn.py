@@ -62,7 +62,12 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
                 subjects=[f.path],
                 score=round(ranks[f.id], 4),
                 confidence=round(saturate(s["commits_window"], 5), 4),
-                evidence={**s, "rank": ordered.index(scores[f.id]) + 1, "hotspot_score": round(scores[f.id], 2), "window_days": window},
+                evidence={
+                    **s,
+                    "rank": ordered.index(scores[f.id]) + 1,
+                    "hotspot_score": round(scores[f.id], 2),
+                    "window_days": window,
+                },
                 summary=(
                     f"{s['commits_window']} commits in the last {window} days on "
                     f"{s['loc']} lines; #{ordered.index(scores[f.id]) + 1} of {len(files)} source files"

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
 from empathy.core.history.blobs import BlobReader, indentation_complexity
+from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Pattern
 from empathy.plugins._common import DAY, date, saturate, source_files
 
@@ -46,8 +46,7 @@ def _hot_functions(text: str) -> list[dict[str, Any]]:
         return []
     ranked = sorted(blocks, key=lambda b: b.complexity, reverse=True)[:3]
     return [
-        {"name": b.fullname, "start_line": b.lineno, "end_line": b.endline, "cyclomatic": b.complexity}
-        for b in ranked
+        {"name": b.fullname, "start_line": b.lineno, "end_line": b.endline, "cyclomatic": b.complexity} for b in ranked
     ]
 
 
@@ -58,9 +57,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     since = history.now - int(context.core_settings["window_days"]) * DAY
     by_file = history.touches_by_file
     files = source_files(context)
-    recent_counts = {
-        f.id: sum(1 for c, _t in by_file.get(f.id, []) if c.committed_at > since) for f in files
-    }
+    recent_counts = {f.id: sum(1 for c, _t in by_file.get(f.id, []) if c.committed_at > since) for f in files}
     candidates = sorted((f for f in files if recent_counts[f.id] > 0), key=lambda f: -recent_counts[f.id])
     candidates = candidates[: int(cfg.get("max_files", 60))]
     reader = BlobReader(context.repo.repo)

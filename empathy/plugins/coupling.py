@@ -80,8 +80,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
                     "last_shared": date(last[(a, b)]),
                 },
                 summary=(
-                    f"changed together in {n} commits ({degree:.0f}% coupling"
-                    f"{', across modules' if cross else ''})"
+                    f"changed together in {n} commits ({degree:.0f}% coupling{', across modules' if cross else ''})"
                 ),
             )
         )

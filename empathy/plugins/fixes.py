@@ -18,8 +18,8 @@ from collections import defaultdict
 from typing import Any
 
 from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
 from empathy.core.history.szz import run_szz, szz_links
+from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Pattern
 from empathy.plugins._common import DAY, date, percentile_ranks, saturate, source_files
 
@@ -52,7 +52,11 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     if cfg.get("szz", True) and fixes:
         newest_first = [c.sha for c in reversed(fixes)]
         run_szz(
-            context.repo, context.store, context.repo_id, newest_first, context.is_source,
+            context.repo,
+            context.store,
+            context.repo_id,
+            newest_first,
+            context.is_source,
             budget=int(cfg.get("szz_budget", 150)),
             progress=lambda i, n: context.progress(f"blaming fix lines {i}/{n}"),
         )
@@ -95,8 +99,11 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
                 subjects=[f.path],
                 score=round(ranks[f.id], 4),
                 confidence=round(saturate(s["fixes_total"], 5), 4),
-                evidence={**s, "fix_share_of_repo": round(len(fixes) / max(non_merge, 1), 3),
-                          "szz_fixes_processed": szz_processed},
+                evidence={
+                    **s,
+                    "fix_share_of_repo": round(len(fixes) / max(non_merge, 1), 3),
+                    "szz_fixes_processed": szz_processed,
+                },
                 summary=(
                     f"{s['fixes_total']} bug-fix commits ({s['fixes_window']} in the window), last {s['last_fix']}"
                     + (f"; fixed lines had lived a median {age:.0f} days" if age is not None else "")

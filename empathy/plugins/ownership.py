@@ -79,16 +79,24 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
         if share >= island_share:
             patterns.append(
                 Pattern(
-                    kind="knowledge_island", plugin=plugin, subjects=[f.path],
-                    score=round(share, 4), confidence=round(saturate(n, 10), 4), evidence=evidence,
+                    kind="knowledge_island",
+                    plugin=plugin,
+                    subjects=[f.path],
+                    score=round(share, 4),
+                    confidence=round(saturate(n, 10), 4),
+                    evidence=evidence,
                     summary=f"{names[main]} wrote {share:.0%} of the lines ({n} commits, {len(commits)} authors)",
                 )
             )
         if lost >= loss_share and recent > 0:
             patterns.append(
                 Pattern(
-                    kind="knowledge_loss", plugin=plugin, subjects=[f.path],
-                    score=round(lost, 4), confidence=round(saturate(n, 10), 4), evidence=evidence,
+                    kind="knowledge_loss",
+                    plugin=plugin,
+                    subjects=[f.path],
+                    score=round(lost, 4),
+                    confidence=round(saturate(n, 10), 4),
+                    evidence=evidence,
                     summary=f"{lost:.0%} of the lines were written by authors inactive for over a year",
                 )
             )

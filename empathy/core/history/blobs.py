@@ -50,7 +50,7 @@ class BlobReader:
             _sha, kind, size, data = self.repo.git.get_object_data(f"{rev}:{path}")
         except (ValueError, git.GitCommandError, OSError):
             return None
-        if kind != b"blob" and kind != "blob":
+        if kind not in (b"blob", "blob"):
             return None
         if size > MAX_BLOB_BYTES:
             return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["CommitRecord", "FileChange", "LOG_FORMAT", "RECORD_MARK", "parse_log_stream"]
+__all__ = ["LOG_FORMAT", "RECORD_MARK", "CommitRecord", "FileChange", "parse_log_stream"]
 
 #: Marks the start of a commit record; three control bytes no commit
 #: message realistically contains in this order.

@@ -97,7 +97,9 @@ class _PathMap:
         fid = self.ids.get(path)
         if fid is None:
             fid = int(
-                conn.execute(insert(_FILES).values(repo_id=self.repo_id, path=path, deleted=False)).inserted_primary_key[0]  # type: ignore[index]
+                conn.execute(
+                    insert(_FILES).values(repo_id=self.repo_id, path=path, deleted=False)
+                ).inserted_primary_key[0]  # type: ignore[index]
             )
             self.ids[path] = fid
         return fid
@@ -132,9 +134,7 @@ def _write_batch(
     conn.execute(update(_REPOS).where(_REPOS.c.id == repo_id).values(ingested_at=int(time.time())))
     known = set(
         conn.execute(
-            select(_COMMITS.c.sha).where(
-                _COMMITS.c.repo_id == repo_id, _COMMITS.c.sha.in_([c.sha for c in batch])
-            )
+            select(_COMMITS.c.sha).where(_COMMITS.c.repo_id == repo_id, _COMMITS.c.sha.in_([c.sha for c in batch]))
         ).scalars()
     )
     seq = int(conn.execute(select(_REPOS.c.next_seq).where(_REPOS.c.id == repo_id)).scalar_one())
@@ -146,31 +146,42 @@ def _write_batch(
     for c in fresh:
         commit_rows.append(
             {
-                "repo_id": repo_id, "sha": c.sha, "seq": seq, "parents": " ".join(c.parents),
-                "author_name": c.author_name, "author_email": c.author_email,
-                "authored_at": c.authored_at, "committed_at": c.committed_at,
-                "message": c.message, "is_merge": c.is_merge,
+                "repo_id": repo_id,
+                "sha": c.sha,
+                "seq": seq,
+                "parents": " ".join(c.parents),
+                "author_name": c.author_name,
+                "author_email": c.author_email,
+                "authored_at": c.authored_at,
+                "committed_at": c.committed_at,
+                "message": c.message,
+                "is_merge": c.is_merge,
                 "files_changed": 0 if c.sha in boundary else len(c.changes),
             }
         )
         seq += 1
-    ids = conn.execute(
-        insert(_COMMITS).returning(_COMMITS.c.id, sort_by_parameter_order=True), commit_rows
-    ).scalars().all()
+    ids = (
+        conn.execute(insert(_COMMITS).returning(_COMMITS.c.id, sort_by_parameter_order=True), commit_rows)
+        .scalars()
+        .all()
+    )
     moved: dict[int, str] = {}
     change_rows = []
     for commit_id, c in zip(ids, fresh, strict=True):
         if c.sha in boundary:
-            report.warnings.append(
-                f"{c.sha[:12]} is at the shallow boundary; its changes are not counted"
-            )
+            report.warnings.append(f"{c.sha[:12]} is at the shallow boundary; its changes are not counted")
             continue
         for ch in c.changes:
             fid = paths.resolve(conn, ch.path, ch.old_path, moved)
             change_rows.append(
                 {
-                    "repo_id": repo_id, "commit_id": commit_id, "file_id": fid, "path": ch.path,
-                    "old_path": ch.old_path, "added": ch.added, "deleted": ch.deleted,
+                    "repo_id": repo_id,
+                    "commit_id": commit_id,
+                    "file_id": fid,
+                    "path": ch.path,
+                    "old_path": ch.old_path,
+                    "added": ch.added,
+                    "deleted": ch.deleted,
                 }
             )
     if change_rows:
@@ -224,8 +235,18 @@ def ingest(
 
     boundary = _shallow_boundary(info)
     proc = info.git.log(
-        "--reverse", "--topo-order", "-z", "--numstat", "-M", "--no-color", "--no-ext-diff",
-        "--diff-merges=off", "--encoding=UTF-8", f"--format={LOG_FORMAT}", *rev_args, "--",
+        "--reverse",
+        "--topo-order",
+        "-z",
+        "--numstat",
+        "-M",
+        "--no-color",
+        "--no-ext-diff",
+        "--diff-merges=off",
+        "--encoding=UTF-8",
+        f"--format={LOG_FORMAT}",
+        *rev_args,
+        "--",
         as_process=True,
     )
     errors: list[bytes] = []

@@ -52,7 +52,12 @@ def fix_ranges(info: RepoInfo, shas: list[str]) -> list[_FixDiff]:
     if not shas:
         return []
     raw: bytes = info.repo.git.show(
-        "-U0", "--no-color", "--no-ext-diff", "--no-renames", f"--format={_MARK}%H", *shas,
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-renames",
+        f"--format={_MARK}%H",
+        *shas,
         stdout_as_string=False,
     )
     out: list[_FixDiff] = []
@@ -77,7 +82,9 @@ def fix_ranges(info: RepoInfo, shas: list[str]) -> list[_FixDiff]:
     return out
 
 
-def _blame(info: RepoInfo, fix: str, path: str, ranges: list[tuple[int, int]], ignore_file: str | None) -> dict[str, int]:
+def _blame(
+    info: RepoInfo, fix: str, path: str, ranges: list[tuple[int, int]], ignore_file: str | None
+) -> dict[str, int]:
     args = ["--porcelain", "-w"]
     if ignore_file:
         args += ["--ignore-revs-file", ignore_file]

@@ -134,8 +134,13 @@ def load_history(store: Store, repo_id: int, classifier: FixClassifier) -> Histo
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(
-                commits_t.c.id, commits_t.c.sha, commits_t.c.author_name, commits_t.c.author_email,
-                commits_t.c.authored_at, commits_t.c.committed_at, commits_t.c.message,
+                commits_t.c.id,
+                commits_t.c.sha,
+                commits_t.c.author_name,
+                commits_t.c.author_email,
+                commits_t.c.authored_at,
+                commits_t.c.committed_at,
+                commits_t.c.message,
                 commits_t.c.is_merge,
             )
             .where(commits_t.c.repo_id == repo_id)
@@ -147,8 +152,11 @@ def load_history(store: Store, repo_id: int, classifier: FixClassifier) -> Histo
             by_id[cid] = info
         for commit_id, file_id, path, added, deleted in conn.execute(
             select(
-                changes_t.c.commit_id, changes_t.c.file_id, changes_t.c.path,
-                changes_t.c.added, changes_t.c.deleted,
+                changes_t.c.commit_id,
+                changes_t.c.file_id,
+                changes_t.c.path,
+                changes_t.c.added,
+                changes_t.c.deleted,
             )
             .where(changes_t.c.repo_id == repo_id)
             .order_by(changes_t.c.id)

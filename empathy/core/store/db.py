@@ -81,8 +81,7 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise StoreError(
-            f"cannot open the store at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}",
+            f"cannot open the store at {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
             "check the database URL and that the server is running",
         ) from None
     except SQLAlchemyError as exc:

@@ -69,13 +69,13 @@ class Store:
     def mark_mined(self, repo_id: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(RepositoryRow).where(RepositoryRow.id == repo_id).values(mined_at=int(time.time()))
+                update(RepositoryRow).where(col(RepositoryRow.id) == repo_id).values(mined_at=int(time.time()))
             )
 
     def commit_count(self, repo_id: int, merges: bool = False) -> int:
-        stmt = sa_select(func.count()).select_from(CommitRow).where(CommitRow.repo_id == repo_id)
+        stmt = sa_select(func.count()).select_from(CommitRow).where(col(CommitRow.repo_id) == repo_id)
         if not merges:
-            stmt = stmt.where(CommitRow.is_merge == False)  # noqa: E712
+            stmt = stmt.where(col(CommitRow.is_merge).is_(False))
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -105,13 +105,22 @@ class Store:
                     row.active = False
                     s.add(row)
             for key, p in fresh.items():
-                row = existing.get(key)
-                if row is None:
-                    row = PatternRow(
-                        repo_id=repo_id, key=key, kind=p.kind, plugin=p.plugin,
-                        subjects=list(p.subjects), evidence=dict(p.evidence),
-                        first_seen=now, last_seen=now, usage_count=p.usage_count,
+                found = existing.get(key)
+                row = (
+                    found
+                    if found is not None
+                    else PatternRow(
+                        repo_id=repo_id,
+                        key=key,
+                        kind=p.kind,
+                        plugin=p.plugin,
+                        subjects=list(p.subjects),
+                        evidence=dict(p.evidence),
+                        first_seen=now,
+                        last_seen=now,
+                        usage_count=p.usage_count,
                     )
+                )
                 row.kind, row.plugin, row.subjects = p.kind, p.plugin, list(p.subjects)
                 row.score, row.confidence = float(p.score), float(p.confidence)
                 row.evidence, row.summary = dict(p.evidence), p.summary
@@ -120,9 +129,7 @@ class Store:
             s.commit()
         return len(fresh)
 
-    def patterns(
-        self, repo_id: int, kind: str | None = None, include_inactive: bool = False
-    ) -> list[Pattern]:
+    def patterns(self, repo_id: int, kind: str | None = None, include_inactive: bool = False) -> list[Pattern]:
         stmt = select(PatternRow).where(PatternRow.repo_id == repo_id)
         if kind:
             stmt = stmt.where(PatternRow.kind == kind)
@@ -138,11 +145,16 @@ class Store:
         count = 0
         with self.session() as s:
             for p in patterns:
-                row = s.exec(
-                    select(PatternRow).where(PatternRow.repo_id == repo_id, PatternRow.key == p.key)
-                ).first() or PatternRow(
-                    repo_id=repo_id, key=p.key, kind=p.kind, plugin=p.plugin,
-                    subjects=[], evidence={}, first_seen=now, last_seen=now,
+                found = s.exec(select(PatternRow).where(PatternRow.repo_id == repo_id, PatternRow.key == p.key)).first()
+                row = found or PatternRow(
+                    repo_id=repo_id,
+                    key=p.key,
+                    kind=p.kind,
+                    plugin=p.plugin,
+                    subjects=[],
+                    evidence={},
+                    first_seen=now,
+                    last_seen=now,
                 )
                 row.kind, row.plugin, row.subjects = p.kind, p.plugin, list(p.subjects)
                 row.score, row.confidence, row.evidence = p.score, p.confidence, dict(p.evidence)
@@ -160,13 +172,13 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 update(PatternRow)
-                .where(PatternRow.repo_id == repo_id, col(PatternRow.key).in_(keys))
+                .where(col(PatternRow.repo_id) == repo_id, col(PatternRow.key).in_(keys))
                 .values(usage_count=PatternRow.usage_count + 1)
             )
 
     def clear_patterns(self, repo_id: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(PatternRow).where(PatternRow.repo_id == repo_id))
+            conn.execute(delete(PatternRow).where(col(PatternRow.repo_id) == repo_id))
 
     # -- plugin runs ------------------------------------------------------
     def record_plugin_run(
@@ -186,7 +198,7 @@ class Store:
 
     def plugin_runs(self) -> list[PluginRunRow]:
         with self.session() as s:
-            return list(s.exec(select(PluginRunRow).order_by(PluginRunRow.ran_at)).all())
+            return list(s.exec(select(PluginRunRow).order_by(col(PluginRunRow.ran_at))).all())
 
 
 def _to_pattern(row: PatternRow) -> Pattern:
