@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "EmpathyError",
     "EmptyRepositoryError",
+    "HistoryError",
     "NotARepositoryError",
     "PatternFileError",
     "StoreError",
@@ -45,3 +46,9 @@ class StoreError(EmpathyError):
 
 class PatternFileError(EmpathyError):
     exit_code = 6
+
+
+class HistoryError(EmpathyError):
+    """git could not read the history (corrupt objects, missing packs ...)."""
+
+    exit_code = 7

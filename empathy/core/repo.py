@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from empathy.core.errors import EmptyRepositoryError, NotARepositoryError
+from empathy.core.errors import EmptyRepositoryError, HistoryError, NotARepositoryError
 
 __all__ = ["RepoInfo", "open_repository"]
 
@@ -59,6 +59,25 @@ def _repo_key(repo: git.Repo, git_dir: Path, configured: str | None) -> str:
     return _normalise_remote(url) if url else str(git_dir)
 
 
+def _no_head_error(repo: git.Repo, git_dir: Path) -> Exception:
+    """An unborn branch is an empty repository; a dangling HEAD is a broken one."""
+    where = repo.working_tree_dir or git_dir
+    try:
+        target = repo.git.symbolic_ref("-q", "HEAD")
+    except git.GitCommandError:
+        target = "HEAD"
+    try:
+        sha = repo.git.rev_parse("-q", "--verify", target)
+    except git.GitCommandError:
+        sha = ""
+    if sha:
+        return HistoryError(
+            f"{where}: {target} points to {sha[:12]}, which git cannot read",
+            "the repository is corrupt or incomplete: run `git fsck`, or clone it again",
+        )
+    return EmptyRepositoryError(f"{where} has no commits yet", "commit something first; empathy learns from history")
+
+
 def open_repository(path: str | os.PathLike[str], repo_id: str | None = None) -> RepoInfo:
     """Open the repository containing ``path``.
 
@@ -79,10 +98,7 @@ def open_repository(path: str | os.PathLike[str], repo_id: str | None = None) ->
     try:
         head = repo.git.rev_parse("--verify", "-q", "HEAD^{commit}")
     except git.GitCommandError:
-        raise EmptyRepositoryError(
-            f"{repo.working_tree_dir or git_dir} has no commits yet",
-            "commit something first; empathy learns from history",
-        ) from None
+        raise _no_head_error(repo, git_dir) from None
     root = Path(repo.working_tree_dir) if repo.working_tree_dir else git_dir
     shallow = (git_dir / "shallow").exists()
     return RepoInfo(

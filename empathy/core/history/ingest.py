@@ -28,8 +28,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+import git
 from sqlalchemy import Connection, insert, select, update
 
+from empathy.core.errors import HistoryError
 from empathy.core.history.gitlog import LOG_FORMAT, CommitRecord, parse_log_stream
 from empathy.core.repo import SHALLOW_HINT, RepoInfo
 from empathy.core.store.store import Store
@@ -38,6 +40,7 @@ from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryR
 __all__ = ["IngestReport", "ingest"]
 
 ProgressFn = Callable[[int, int], None]
+_FSCK_HINT = "the repository may be corrupt: run `git fsck`; commits ingested so far are kept, rerun after repairing"
 
 _COMMITS = CommitRow.__table__  # type: ignore[attr-defined]
 _CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
@@ -110,6 +113,13 @@ def _shallow_boundary(info: RepoInfo) -> set[str]:
     if not shallow_file.exists():
         return set()
     return {line.strip() for line in shallow_file.read_text().splitlines() if line.strip()}
+
+
+def _git_stderr(exc: git.GitCommandError) -> str:
+    """git's own message, without GitPython's framing, on one line."""
+    text = str(exc.stderr or "").strip()
+    text = text.removeprefix("stderr:").strip().strip("'").strip()
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or str(exc)
 
 
 def _is_commit(info: RepoInfo, sha: str) -> bool:
@@ -229,7 +239,12 @@ def ingest(
     rev_args = [info.head]
     if repo_row.head and _is_commit(info, repo_row.head):
         rev_args.append(f"^{repo_row.head}")
-    total = int(info.git.rev_list("--count", *rev_args))
+    try:
+        total = int(info.git.rev_list("--count", *rev_args))
+    except git.GitCommandError as exc:
+        raise HistoryError(
+            f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT
+        ) from None
     if progress:
         progress(0, total)
 
@@ -277,7 +292,7 @@ def ingest(
                 drainer.join(timeout=5)
                 if proc.proc.returncode != 0:
                     message = b"".join(errors).decode("utf-8", "replace").strip()
-                    raise RuntimeError(f"git log failed: {message}")
+                    raise HistoryError(f"git log failed after {done} commits: {message}", _FSCK_HINT)
                 _mark_deleted(conn, info, repo_id)
                 conn.execute(
                     update(_REPOS)
