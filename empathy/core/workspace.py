@@ -92,6 +92,12 @@ class Workspace:
                 len(value) if result.ok else 0,
                 result.error,
             )
+        if self.info.shallow:
+            # Part of the history is invisible: say so on every pattern and halve the
+            # confidence (ownership and age are the most misleading on a shallow clone).
+            for p in report.patterns:
+                p.evidence["shallow_clone"] = True
+                p.confidence = round(p.confidence * 0.5, 4)
         # A plugin that failed keeps its earlier patterns: an error never erases knowledge.
         self.store.save_patterns(self.repo_id, report.patterns, plugins=succeeded)
         self.store.mark_mined(self.repo_id)

@@ -231,6 +231,15 @@ def ingest(
     report = IngestReport(repo_id=repo_id, head=info.head, shallow=info.shallow)
     if info.shallow:
         report.warnings.append(SHALLOW_HINT)
+    if repo_row.head and (repo_row.shallow or info.shallow) and (
+        repo_row.shallow != info.shallow or repo_row.head != info.head
+    ):
+        # The visible history changed shape (unshallowed, deepened, or a new shallow
+        # fetch): commits that were at the boundary now have real parents, so the
+        # stored history is rebuilt rather than patched.
+        store.reset_history(repo_id)
+        repo_row = store.refresh_repository(repo_id)
+        report.warnings.append("the clone's depth changed since the last ingest; the history was re-read")
     if repo_row.head == info.head:
         report.total_commits = repo_row.commit_count
         report.seconds = time.perf_counter() - started

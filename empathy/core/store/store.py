@@ -17,7 +17,9 @@ from sqlmodel import Session, col, select
 from empathy.core.model import Pattern
 from empathy.core.store.db import default_sqlite_url, make_engine, migrate
 from empathy.core.store.tables import (
+    ChangeRow,
     CommitRow,
+    FileRow,
     PatternRow,
     PluginRunRow,
     RepositoryRow,
@@ -70,6 +72,17 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 update(RepositoryRow).where(col(RepositoryRow.id) == repo_id).values(mined_at=int(time.time()))
+            )
+
+    def reset_history(self, repo_id: int) -> None:
+        """Forget the ingested history of a repository (patterns and SZZ links stay)."""
+        with self.engine.begin() as conn:
+            for table in (ChangeRow, CommitRow, FileRow):
+                conn.execute(delete(table).where(col(table.repo_id) == repo_id))
+            conn.execute(
+                update(RepositoryRow)
+                .where(col(RepositoryRow.id) == repo_id)
+                .values(head=None, commit_count=0, next_seq=0, shallow=False)
             )
 
     def commit_count(self, repo_id: int, merges: bool = False) -> int:
