@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from empathy import __version__
-from empathy.core.errors import EmpathyError
+from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.history.ingest import IngestReport
 from empathy.core.workspace import MineReport, Workspace, open_workspace, rank_patterns
 
@@ -110,11 +110,11 @@ def _run_ingest(ws: Workspace, show: bool) -> IngestReport:
         return ws.ingest(progress=progress)
 
 
-def _run_mine(ws: Workspace, show: bool) -> MineReport:
+def _run_mine(ws: Workspace, show: bool, only: list[str] | None = None) -> MineReport:
     if not show:
-        return ws.mine()
+        return ws.mine(only=only)
     with err.status("mining") as status:
-        return ws.mine(progress=lambda message: status.update(message))
+        return ws.mine(progress=lambda message: status.update(escape(message)), only=only)
 
 
 def _print_warnings(report: IngestReport) -> None:
@@ -204,9 +204,15 @@ def mine(
 ) -> None:
     """Ingest new commits and run the miners; print what each miner found."""
     ws = open_workspace(path, _overrides(database_url))
+    miners = ws.host.implementations("mine_patterns")
+    unknown = sorted(set(plugin or []) - set(miners))
+    if unknown:
+        raise ConfigError(
+            f"no enabled miner named {', '.join(unknown)}", f"enabled miners: {', '.join(sorted(miners)) or 'none'}"
+        )
     show = _progress_enabled(json_output)
     _print_warnings(_run_ingest(ws, show))
-    report = ws.mine(only=plugin) if not show else _run_mine(ws, show)
+    report = _run_mine(ws, show, only=plugin)
     counts: dict[str, int] = {}
     for p in report.patterns:
         counts[p.plugin] = counts.get(p.plugin, 0) + 1

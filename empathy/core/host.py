@@ -190,7 +190,7 @@ class PluginHost:
     # -- calling ----------------------------------------------------------
     def implementations(self, hook: str) -> list[str]:
         caller = getattr(self.pm.hook, hook)
-        return [impl.plugin_name for impl in reversed(caller.get_hookimpls())]
+        return sorted(impl.plugin_name for impl in caller.get_hookimpls())
 
     def call_one(self, hook: str, plugin: str, timeout: float | None = None, **kwargs: Any) -> CallResult:
         """Call ``plugin``'s implementation of ``hook`` alone, with a time-out."""
