@@ -4,7 +4,7 @@ Age alone is not a problem; what matters is where young and old code meet.
 This miner reports *volatile* files (changed within ``young_days`` although
 the median source file has been stable for longer than ``stable_days``):
 fresh changes in a settled code base are where regressions concentrate.
-Every file's age is also kept in the evidence of its pattern for hovers.
+Files created within ``stable_days`` are left out: they are young by nature.
 """
 
 from __future__ import annotations
