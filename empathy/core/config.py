@@ -79,7 +79,7 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
 _ENV_PREFIX = "EMPATHY_"
 
 
-def _coerce(name: str, raw: str, default: Any) -> Any:
+def _coerce(env_name: str, raw: str, default: Any) -> Any:
     """Turn an environment string into the type of the setting's default."""
     try:
         if isinstance(default, bool):
@@ -95,8 +95,25 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         if isinstance(default, list) or default is None:
             return [item.strip() for item in raw.split(",") if item.strip()]
     except ValueError:
-        raise ConfigError(f"{_ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+        raise ConfigError(f"{env_name}={raw!r} is not a valid {type(default).__name__}") from None
     return raw
+
+
+def _check_type(name: str, value: Any, default: Any, source: str) -> None:
+    """Refuse a value of the wrong type where it is set, not where it is used."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(default, list) or default is None:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        expected = "a list of strings" if isinstance(default, list) or default is None else type(default).__name__
+        raise ConfigError(f"{source}: {name} = {value!r} should be {expected}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -112,7 +129,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 class Settings:
     """Values plus their sources; plugin sections are resolved on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.values: dict[str, Any] = {k: v.default for k, v in CORE_SETTINGS.items()}
         self.sources: dict[str, str] = {k: "default" for k in CORE_SETTINGS}
         self._plugin_layers: list[tuple[str, dict[str, dict[str, Any]]]] = []
@@ -129,6 +147,7 @@ class Settings:
         if name not in CORE_SETTINGS:
             self.unknown[name] = source
             return
+        _check_type(name, value, CORE_SETTINGS[name].default, source)
         self.values[name] = value
         self.sources[name] = source
 
@@ -156,11 +175,11 @@ class Settings:
             for key, value in (sections.get(plugin) or {}).items():
                 merged[key] = (value, source)
         prefix = f"{_ENV_PREFIX}PLUGIN_{plugin.upper().replace('-', '_')}_"
-        for env_name, raw in os.environ.items():
+        for env_name, raw in self.environ.items():
             if env_name.startswith(prefix):
                 key = env_name[len(prefix) :].lower()
                 default = merged.get(key, ("",))[0]
-                merged[key] = (_coerce(key, raw, default), f"env {env_name}")
+                merged[key] = (_coerce(env_name, raw, default), f"env {env_name}")
         return merged
 
     def all_plugin_sections(self) -> list[str]:
@@ -176,7 +195,7 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build the effective settings for a repository root (or none)."""
-    settings = Settings()
+    settings = Settings(environ)
     if root is not None:
         pyproject = root / "pyproject.toml"
         if pyproject.is_file():
@@ -187,11 +206,11 @@ def load_settings(
         local = root / ".empathy.toml"
         if local.is_file():
             settings.apply_layer(_read_toml(local), ".empathy.toml")
-    env = os.environ if environ is None else environ
+    env = settings.environ
     for name, spec in CORE_SETTINGS.items():
         env_name = f"{_ENV_PREFIX}{name.upper()}"
         if env_name in env:
-            settings.set(name, _coerce(name, env[env_name], spec.default), f"env {env_name}")
+            settings.set(name, _coerce(env_name, env[env_name], spec.default), f"env {env_name}")
     for name, value in (overrides or {}).items():
         if value is not None:
             settings.set(name, value, "command line")

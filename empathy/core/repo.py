@@ -41,12 +41,23 @@ class RepoInfo:
 
 
 def _normalise_remote(url: str) -> str:
-    """``git@github.com:a/b.git`` and ``https://github.com/a/b`` give ``github.com/a/b``."""
-    url = url.strip()
-    url = re.sub(r"^[a-z+]+://", "", url)
-    url = re.sub(r"^[^@/]+@", "", url)
-    url = url.replace(":", "/", 1) if re.match(r"^[^/]+:[^/]", url) else url
-    return url.removesuffix(".git").rstrip("/")
+    """One key per remote, whatever the transport.
+
+    ``git@github.com:a/b.git``, ``ssh://git@github.com:22/a/b.git`` and
+    ``https://user:token@github.com/a/b.git/`` all give ``github.com/a/b``;
+    credentials never end up in the key.
+    """
+    url = url.strip().rstrip("/")
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*)://", url)
+    if scheme:
+        rest = url[scheme.end() :]
+        host, _, path = rest.partition("/")
+        host = host.rsplit("@", 1)[-1].split(":", 1)[0]  # drop credentials and port
+        url = f"{host}/{path}" if path else host
+    elif re.match(r"^[^/]+:[^/]", url) and not re.match(r"^[A-Za-z]:[\\/]", url):
+        host, _, path = url.partition(":")  # scp-like user@host:path
+        url = f"{host.rsplit('@', 1)[-1]}/{path}"
+    return url.rstrip("/").removesuffix(".git").rstrip("/")
 
 
 def _repo_key(repo: git.Repo, git_dir: Path, configured: str | None) -> str:

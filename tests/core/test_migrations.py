@@ -27,3 +27,28 @@ def test_migrate_is_idempotent_and_records_revision(store_url: str) -> None:
     migrate(engine)
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None
+
+
+def test_upgrade_keeps_existing_data(store_url: str) -> None:
+    """A store created by an older release is upgraded in place, rows kept."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from empathy.core.store.db import _alembic_config
+
+    engine = make_engine(store_url)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO repository (key, path, shallow, commit_count, next_seq) "
+                "VALUES ('k', '/p', false, 7, 7)"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT key, commit_count, shallow_marker FROM repository")).one()
+    assert tuple(row) == ("k", 7, None)

@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["LOG_FORMAT", "RECORD_MARK", "CommitRecord", "FileChange", "parse_log_stream"]
+__all__ = ["LOG_FORMAT", "RECORD_MARK", "CommitRecord", "FileChange", "decode_git_text", "parse_log_stream"]
 
 #: Marks the start of a commit record; three control bytes no commit
 #: message realistically contains in this order.
 RECORD_MARK = b"\x1e\x1d\x1e"
 _FIELD = b"\x1f"
+_MESSAGE_END = b"\x1f\x00"
 #: Header fields: sha, parents, mailmapped author name and email, author and
 #: committer time (unix seconds), full message.
 LOG_FORMAT = "%x1e%x1d%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
 
 
-def _text(raw: bytes) -> str:
+def decode_git_text(raw: bytes) -> str:
+    """Decode a path or message from git; bytes that are not UTF-8 become \\xNN escapes."""
     return raw.decode("utf-8", errors="backslashreplace")
 
 
@@ -81,27 +83,34 @@ def _parse_numstat(body: bytes) -> list[FileChange]:
         added_raw, deleted_raw, path_raw = token.split(b"\t", 2)
         added, deleted = _parse_count(added_raw), _parse_count(deleted_raw)
         if path_raw:
-            changes.append(FileChange(_text(path_raw), added, deleted))
+            changes.append(FileChange(decode_git_text(path_raw), added, deleted))
         else:  # rename or copy: old and new path follow as separate tokens
             old, new = tokens[i], tokens[i + 1]
             i += 2
-            changes.append(FileChange(_text(new), added, deleted, old_path=_text(old)))
+            changes.append(FileChange(decode_git_text(new), added, deleted, old_path=decode_git_text(old)))
     return changes
 
 
 def _parse_record(record: bytes) -> CommitRecord:
-    parts = record.split(_FIELD, 7)
-    if len(parts) < 8:
+    parts = record.split(_FIELD, 6)
+    if len(parts) < 7:
         raise ValueError(f"malformed log record: {record[:80]!r}")
-    sha, parents, name, email, at, ct, message, rest = parts
+    sha, parents, name, email, at, ct, tail = parts
+    # The message ends at the format's closing 0x1f and the NUL that -z adds after
+    # it; a message cannot contain NUL, so a stray 0x1f inside it is harmless.
+    end = tail.find(_MESSAGE_END)
+    if end >= 0:
+        message, rest = tail[:end], tail[end + len(_MESSAGE_END) :]
+    else:  # last record without numstat: no NUL follows
+        message, rest = tail.removesuffix(_FIELD), b""
     return CommitRecord(
         sha=sha.decode("ascii"),
         parents=parents.decode("ascii").split(),
-        author_name=_text(name),
-        author_email=_text(email),
+        author_name=decode_git_text(name),
+        author_email=decode_git_text(email),
         authored_at=int(at or 0),
         committed_at=int(ct or 0),
-        message=_text(message).rstrip("\n"),
+        message=decode_git_text(message).rstrip("\n"),
         changes=_parse_numstat(rest),
     )
 

@@ -22,6 +22,7 @@ Design (see docs/architecture.md):
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ import git
 from sqlalchemy import Connection, insert, select, update
 
 from empathy.core.errors import HistoryError
-from empathy.core.history.gitlog import LOG_FORMAT, CommitRecord, parse_log_stream
+from empathy.core.history.gitlog import LOG_FORMAT, CommitRecord, decode_git_text, parse_log_stream
 from empathy.core.repo import SHALLOW_HINT, RepoInfo
 from empathy.core.store.store import Store
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryRow
@@ -81,24 +82,54 @@ def _read_chunks(stream: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
 
 
 class _PathMap:
-    """Current path -> file id, the state that makes renames follow a file."""
+    """Current path -> file id, the state that makes renames follow a file.
+
+    ``aliases`` remembers renamed-away paths: with ``--topo-order`` a rename on
+    the first-parent line can come before a side branch's edit of the old
+    path, and that edit belongs to the renamed file, not to a new one.  It is
+    rebuilt from the stored renames, so incremental runs see the same thing.
+    """
 
     def __init__(self, conn: Connection, repo_id: int) -> None:
         self.repo_id = repo_id
         self.ids: dict[str, int] = {}
-        rows = conn.execute(select(_FILES.c.id, _FILES.c.path).where(_FILES.c.repo_id == repo_id))
+        self.aliases: dict[str, int] = {}
+        # Live rows load last so they win when a dead entity shares their path.
+        rows = conn.execute(
+            select(_FILES.c.id, _FILES.c.path)
+            .where(_FILES.c.repo_id == repo_id)
+            .order_by(_FILES.c.deleted.desc(), _FILES.c.id)
+        )
         for fid, path in rows:
             self.ids[path] = fid
+        renames = conn.execute(
+            select(_CHANGES.c.old_path, _CHANGES.c.file_id)
+            .where(_CHANGES.c.repo_id == repo_id, _CHANGES.c.old_path.is_not(None))
+            .order_by(_CHANGES.c.id)
+        )
+        for old, fid in renames:
+            self.aliases[old] = fid
+
+    def live_ids(self) -> set[int]:
+        return set(self.ids.values())
 
     def resolve(self, conn: Connection, path: str, old_path: str | None, moved: dict[int, str]) -> int:
         if old_path is not None and old_path != path:
             fid = self.ids.pop(old_path, None)
+            if fid is None:
+                alias = self.aliases.get(old_path)
+                fid = alias if alias is not None and alias in self.live_ids() else None
             if fid is not None:
+                # A rename onto a path another entity held displaces that entity.
                 self.ids[path] = fid
+                self.aliases[old_path] = fid
                 moved[fid] = path
                 return fid
         fid = self.ids.get(path)
         if fid is None:
+            alias = self.aliases.get(path)
+            if alias is not None and alias in self.live_ids():
+                return alias  # an edit of the old name, merged after the rename
             fid = int(
                 conn.execute(
                     insert(_FILES).values(repo_id=self.repo_id, path=path, deleted=False)
@@ -106,6 +137,13 @@ class _PathMap:
             )
             self.ids[path] = fid
         return fid
+
+
+def _shallow_marker(info: RepoInfo) -> str | None:
+    shallow_file = info.git_dir / "shallow"
+    if not shallow_file.exists():
+        return None
+    return hashlib.sha1(shallow_file.read_bytes()).hexdigest()
 
 
 def _shallow_boundary(info: RepoInfo) -> set[str]:
@@ -206,12 +244,16 @@ def _write_batch(
     report.new_commits += len(fresh)
 
 
-def _mark_deleted(conn: Connection, info: RepoInfo, repo_id: int) -> None:
-    """Flag files that are not in HEAD's tree (deleted, or renamed away on a branch)."""
-    listing = info.git.ls_tree("-r", "-z", "--name-only", "HEAD")
-    present = {p for p in listing.split("\0") if p}
-    rows = conn.execute(select(_FILES.c.id, _FILES.c.path, _FILES.c.deleted).where(_FILES.c.repo_id == repo_id))
-    flips = [(fid, path not in present) for fid, path, deleted in rows if (path not in present) != bool(deleted)]
+def _mark_deleted(conn: Connection, info: RepoInfo, repo_id: int, paths: _PathMap) -> None:
+    """Flag files not in HEAD's tree (deleted, renamed away, or displaced by a rename).
+
+    The tree is read as bytes and decoded like the log, so non-UTF-8 names match.
+    """
+    raw: bytes = info.git.ls_tree("-r", "-z", "--name-only", "HEAD", stdout_as_string=False)
+    present = {decode_git_text(p) for p in raw.split(b"\0") if p}
+    alive = {fid for path, fid in paths.ids.items() if path in present}
+    rows = conn.execute(select(_FILES.c.id, _FILES.c.deleted).where(_FILES.c.repo_id == repo_id))
+    flips = [(fid, fid not in alive) for fid, deleted in rows if (fid not in alive) != bool(deleted)]
     for fid, gone in flips:
         conn.execute(update(_FILES).where(_FILES.c.id == fid).values(deleted=gone))
 
@@ -231,8 +273,11 @@ def ingest(
     report = IngestReport(repo_id=repo_id, head=info.head, shallow=info.shallow)
     if info.shallow:
         report.warnings.append(SHALLOW_HINT)
-    if repo_row.head and (repo_row.shallow or info.shallow) and (
-        repo_row.shallow != info.shallow or repo_row.head != info.head
+    marker = _shallow_marker(info)
+    if (
+        repo_row.head
+        and (repo_row.shallow or info.shallow)
+        and (repo_row.shallow != info.shallow or repo_row.head != info.head or repo_row.shallow_marker != marker)
     ):
         # The visible history changed shape (unshallowed, deepened, or a new shallow
         # fetch): commits that were at the boundary now have real parents, so the
@@ -251,9 +296,7 @@ def ingest(
     try:
         total = int(info.git.rev_list("--count", *rev_args))
     except git.GitCommandError as exc:
-        raise HistoryError(
-            f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT
-        ) from None
+        raise HistoryError(f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT) from None
     if progress:
         progress(0, total)
 
@@ -302,11 +345,11 @@ def ingest(
                 if proc.proc.returncode != 0:
                     message = b"".join(errors).decode("utf-8", "replace").strip()
                     raise HistoryError(f"git log failed after {done} commits: {message}", _FSCK_HINT)
-                _mark_deleted(conn, info, repo_id)
+                _mark_deleted(conn, info, repo_id, paths)
                 conn.execute(
                     update(_REPOS)
                     .where(_REPOS.c.id == repo_id)
-                    .values(head=info.head, shallow=info.shallow, ingested_at=int(time.time()))
+                    .values(head=info.head, shallow=info.shallow, shallow_marker=marker, ingested_at=int(time.time()))
                 )
             if progress:
                 progress(done, total)

@@ -82,7 +82,7 @@ class Store:
             conn.execute(
                 update(RepositoryRow)
                 .where(col(RepositoryRow.id) == repo_id)
-                .values(head=None, commit_count=0, next_seq=0, shallow=False)
+                .values(head=None, commit_count=0, next_seq=0, shallow=False, shallow_marker=None)
             )
 
     def commit_count(self, repo_id: int, merges: bool = False) -> int:

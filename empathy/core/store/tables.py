@@ -32,6 +32,8 @@ class RepositoryRow(SQLModel, table=True):
     path: str = Field(sa_column=Column(Text, nullable=False))
     head: str | None = Field(default=None, max_length=64)
     shallow: bool = False
+    #: sha-1 of ``.git/shallow`` at the last ingest, so a deepened clone is noticed.
+    shallow_marker: str | None = Field(default=None, max_length=64)
     commit_count: int = 0
     next_seq: int = 0
     ingested_at: int | None = Field(default=None, sa_column=Column(BigInteger))
