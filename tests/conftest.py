@@ -12,9 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.gitrepo import RepoBuilder
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True)

@@ -98,7 +98,8 @@ class Pattern:
     are the paths it concerns (one for a hotspot, two for a coupled pair);
     ``score`` orders patterns of one kind; ``confidence`` in [0, 1] says how
     much data stands behind it; ``usage_count`` counts how often a surface
-    showed it (the pattern library's popularity).
+    showed it (the pattern library's popularity); ``active`` is False once a
+    re-mine no longer finds it (kept, so feedback attached to it survives).
     """
 
     kind: str
@@ -110,6 +111,7 @@ class Pattern:
     summary: str = ""
     usage_count: int = 0
     key: str = ""
+    active: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
@@ -132,6 +134,7 @@ class Pattern:
             summary=str(data.get("summary") or ""),
             usage_count=int(data.get("usage_count") or 0),
             key=str(data.get("key") or ""),
+            active=bool(data.get("active", True)),
         )
 
 

@@ -28,8 +28,15 @@ def _documented() -> dict[str, list[str]]:
 
 def test_there_are_hooks() -> None:
     names = {name for name, _ in _hooks()}
-    assert {"mine_patterns", "settings_defaults", "level_findings", "register_agents",
-            "score_change_risk", "code_actions", "handle_event"} <= names
+    assert {
+        "mine_patterns",
+        "settings_defaults",
+        "level_findings",
+        "register_agents",
+        "score_change_risk",
+        "code_actions",
+        "handle_event",
+    } <= names
 
 
 @pytest.mark.parametrize(("name", "args"), _hooks())

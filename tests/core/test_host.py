@@ -13,7 +13,7 @@ from empathy.core.host import PluginHost, default_host
 from empathy.core.model import Pattern
 
 PLUGIN_SOURCE = {
-    "emp_good": '''
+    "emp_good": """
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Pattern
 
@@ -24,15 +24,15 @@ def settings_defaults():
 @hookimpl
 def mine_patterns(context):
     return [Pattern(kind="demo", plugin="good", subjects=[str(context)], score=0.5, confidence=0.5)]
-''',
+""",
     "emp_broken": "raise ImportError('this plugin needs a package that is not installed')\n",
-    "emp_unknown": '''
+    "emp_unknown": """
 from empathy.core.hookspecs import hookimpl
 
 @hookimpl
 def mine_patternz(context):
     return []
-''',
+""",
 }
 
 ENTRY_POINTS = """[empathy]

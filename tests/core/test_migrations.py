@@ -43,10 +43,7 @@ def test_upgrade_keeps_existing_data(store_url: str) -> None:
         command.upgrade(cfg, "0001")
     with engine.begin() as conn:
         conn.execute(
-            text(
-                "INSERT INTO repository (key, path, shallow, commit_count, next_seq) "
-                "VALUES ('k', '/p', false, 7, 7)"
-            )
+            text("INSERT INTO repository (key, path, shallow, commit_count, next_seq) VALUES ('k', '/p', false, 7, 7)")
         )
     migrate(engine)
     with engine.connect() as conn:

@@ -171,7 +171,7 @@ class Store:
                 )
                 row.kind, row.plugin, row.subjects = p.kind, p.plugin, list(p.subjects)
                 row.score, row.confidence, row.evidence = p.score, p.confidence, dict(p.evidence)
-                row.summary, row.usage_count, row.active, row.last_seen = p.summary, p.usage_count, True, now
+                row.summary, row.usage_count, row.active, row.last_seen = p.summary, p.usage_count, p.active, now
                 s.add(row)
                 count += 1
             s.commit()
@@ -224,6 +224,7 @@ def _to_pattern(row: PatternRow) -> Pattern:
         evidence=dict(row.evidence),
         summary=row.summary,
         usage_count=row.usage_count,
+        active=row.active,
         key=row.key,
     )
 
