@@ -34,7 +34,12 @@ FEATURES = (
     "log_churn_12m",
     "log_age_days",
     "log_idle_days",
+    "fix_decay",
+    "commit_decay",
+    "log_dir_fixes_12m",
+    "log_added_12m",
 )
+HALF_LIFE = 180 * DAY
 
 
 @dataclass
@@ -54,6 +59,10 @@ class FileSnapshot:
     churn_12m: int = 0
     age_days: float = 0.0
     idle_days: float = 0.0
+    fix_decay: float = 0.0
+    commit_decay: float = 0.0
+    dir_fixes_12m: int = 0
+    added_12m: int = 0
 
     def vector(self) -> list[float]:
         lg = math.log1p
@@ -71,6 +80,10 @@ class FileSnapshot:
             lg(self.churn_12m),
             lg(self.age_days),
             lg(self.idle_days),
+            self.fix_decay,
+            self.commit_decay,
+            lg(self.dir_fixes_12m),
+            lg(self.added_12m),
         ]
 
 
@@ -111,10 +124,12 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
         recent = c.committed_at > at - YEAR
         very_recent = c.committed_at > at - YEAR // 4
         fix = history.is_fix(c)
+        decay = 0.5 ** ((at - c.committed_at) / HALF_LIFE)
         for t in c.touches:
             holder[t.path] = t.file_id
             r = raw.setdefault(t.file_id, {})
             r["commits_all"] = r.get("commits_all", 0) + 1
+            r["commit_decay"] = r.get("commit_decay", 0.0) + decay
             authors_all.setdefault(t.file_id, set()).add(c.email)
             first_seen.setdefault(t.file_id, c.committed_at)
             last_seen[t.file_id] = c.committed_at
@@ -122,9 +137,11 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
                 r["fixes_all"] = r.get("fixes_all", 0) + 1
                 x = (c.committed_at - start) / span
                 r["twr"] = r.get("twr", 0.0) + 1.0 / (1.0 + math.exp(-12.0 * x + 12.0))
+                r["fix_decay"] = r.get("fix_decay", 0.0) + decay
             if recent:
                 r["commits_12m"] = r.get("commits_12m", 0) + 1
                 r["churn_12m"] = r.get("churn_12m", 0) + t.churn
+                r["added_12m"] = r.get("added_12m", 0) + (t.added or 0)
                 authors_12m.setdefault(t.file_id, set()).add(c.email)
                 if fix:
                     r["fixes_12m"] = r.get("fixes_12m", 0) + 1
@@ -156,9 +173,20 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
             churn_12m=int(r.get("churn_12m", 0)),
             age_days=(at - first_seen.get(fid, at)) / DAY,
             idle_days=(at - last_seen.get(fid, at)) / DAY,
+            fix_decay=float(r.get("fix_decay", 0.0)),
+            commit_decay=float(r.get("commit_decay", 0.0)),
+            added_12m=int(r.get("added_12m", 0)),
         )
         stats[fid] = fs
         snap.files.append(fs)
+    # Fixes in the same directory (other files) in the last year: bugs cluster by module.
+    dir_fixes: dict[str, int] = {}
+    for f in snap.files:
+        d = f.path.rsplit("/", 1)[0] if "/" in f.path else ""
+        dir_fixes[d] = dir_fixes.get(d, 0) + f.fixes_12m
+    for f in snap.files:
+        d = f.path.rsplit("/", 1)[0] if "/" in f.path else ""
+        f.dir_fixes_12m = dir_fixes[d] - f.fixes_12m
     return snap
 
 

@@ -15,10 +15,12 @@ __all__ = [
     "ChangeRow",
     "CommitRow",
     "FileRow",
+    "OutcomeRow",
     "PatternRow",
     "PluginRunRow",
     "RepositoryRow",
     "SzzRow",
+    "ThresholdRow",
 ]
 
 
@@ -148,3 +150,39 @@ class SzzRow(SQLModel, table=True):
     inducing_sha: str = Field(default="", max_length=64)
     path: str = Field(default="", sa_column=Column(Text, nullable=False))
     lines: int = 0
+
+
+class OutcomeRow(SQLModel, table=True):
+    """One observed outcome behind a trust estimate (see ``empathy.core.trust``).
+
+    Outcomes are kept raw rather than folded into running totals, so the
+    decayed estimate can be recomputed as of any time (the ``stats`` trend)
+    and a changed half-life applies to the whole history.  ``weight`` is the
+    weight that counts (a rollback's extra weight is already applied).
+    """
+
+    __tablename__ = "trust_outcome"
+    __table_args__ = (Index("ix_trust_outcome_subject", "repo_id", "subject_kind", "subject", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    subject_kind: str = Field(sa_column=Column(Text, nullable=False))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str = Field(sa_column=Column(Text, nullable=False))
+    success: bool
+    weight: float = 1.0
+    at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ThresholdRow(SQLModel, table=True):
+    """A rule's confidence threshold as moved by feedback (absent: the default)."""
+
+    __tablename__ = "trust_threshold"
+    __table_args__ = (UniqueConstraint("repo_id", "rule", name="uq_trust_threshold_repo_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    rule: str = Field(sa_column=Column(Text, nullable=False))
+    threshold: float
+    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
