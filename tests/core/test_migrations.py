@@ -49,3 +49,12 @@ def test_upgrade_keeps_existing_data(store_url: str) -> None:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT key, commit_count, shallow_marker FROM repository")).one()
     assert tuple(row) == ("k", 7, None)
+
+
+def test_head_revision_matches_alembic() -> None:
+    """The fast path's idea of the newest migration is Alembic's."""
+    from alembic.script import ScriptDirectory
+
+    from empathy.core.store.db import _alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
