@@ -27,6 +27,7 @@ from rich.table import Table
 from empathy import __version__
 from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.history.ingest import IngestReport
+from empathy.core.model import ChangeSet, Finding
 from empathy.core.workspace import MineReport, Workspace, open_workspace, rank_patterns
 
 app = typer.Typer(
@@ -302,6 +303,351 @@ def plugins(json_output: JsonOpt = False, path: PathArg = Path(".")) -> None:
             escape(row["last_error"] or ""),
         )
     out.print(table)
+
+
+def _change_for(ws: Workspace, diff: bool, range_: str | None) -> ChangeSet | None:
+    from empathy.core.changes import range_change, working_tree_change
+
+    if diff and range_:
+        raise ConfigError("give either --diff or --range, not both")
+    if diff:
+        return working_tree_change(ws.info)
+    if range_:
+        return range_change(ws.info, range_)
+    return None
+
+
+def _print_findings(findings: list[Finding], hidden: int) -> None:
+    table = Table(header_style="bold")
+    table.add_column("sev", no_wrap=True)
+    table.add_column("lvl", justify="right")
+    table.add_column("code", no_wrap=True)
+    table.add_column("where", no_wrap=True)
+    table.add_column("why, evidence and what to do", overflow="fold")
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in findings:
+        where = f.location.path + (f":{f.location.start_line}" if f.location.start_line else "")
+        forecast = f" [bold]p={f.probability:.2f} within {f.horizon_days} days[/]" if f.is_forecast else ""
+        table.add_row(
+            f"[{colours[f.severity.value]}]{f.severity.value}[/]",
+            str(int(f.level)),
+            f.code,
+            escape(where),
+            f"{escape(f.reason)}{forecast}\n[dim]{escape(_evidence_text(f.evidence))}[/]\n-> {escape(f.action)}",
+        )
+    out.print(table)
+    if hidden:
+        err.print(f"{hidden} more finding(s) held back by trust thresholds (see `empathy trust`)")
+
+
+@app.command()
+@handle_errors
+def findings(
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+    file: Annotated[list[str] | None, typer.Option("--file", help="Only findings on this path (repeatable).")] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Findings for the working-tree change against HEAD.")] = False,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="Findings for a commit range (A..B) or one commit.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include findings that trust would hold back.")] = False,
+    database_url: DbOpt = None,
+) -> None:
+    """What the levels say now: reasons, evidence and actions, most important first."""
+    ws = open_workspace(path, _overrides(database_url))
+    show = _progress_enabled(json_output)
+    _print_warnings(_run_ingest(ws, show))
+    if not ws.store.patterns(ws.repo_id):
+        _run_mine(ws, show)
+    change = _change_for(ws, diff, range_)
+    report = ws.findings(change=change, paths=file or None, gated=not all_)
+    if json_output:
+        payload = {
+            "findings": [f.to_dict() for f in report.findings],
+            "held_back": len(report.hidden),
+            "plugins": {r.plugin: {"seconds": round(r.seconds, 3), "error": r.error} for r in report.results},
+        }
+        print(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    limit = int(ws.settings["top"])
+    _print_findings(report.findings[:limit], len(report.hidden))
+    if len(report.findings) > limit:
+        err.print(f"showing {limit} of {len(report.findings)}; --json prints all")
+    for plugin, error in report.errors.items():
+        err.print(f"[red]plugin {plugin} failed:[/] {escape(error)}", highlight=False)
+
+
+def _parse_date(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--as-of {value!r} is not a date", "use YYYY-MM-DD, e.g. --as-of 2024-01-31") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def _py_source(ws: Workspace) -> Callable[[str], bool]:
+    from empathy.core.context import is_source_path
+
+    return lambda p: p.endswith(".py") and is_source_path(ws.settings, p)
+
+
+@app.command()
+@handle_errors
+def forecast(
+    path: PathArg = Path("."),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Forecast as of this date (YYYY-MM-DD), from history up to it only.")
+    ] = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon in days (default: the horizon_days setting).")] = None,
+    json_output: JsonOpt = False,
+    top: Annotated[int | None, typer.Option(help="Rows to show (default: all).")] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Every Python source file ranked by its probability of a bug fix within the horizon."""
+    from empathy.core.predict.forecast import forecast_files
+    from empathy.core.predict.records import latest_record
+
+    ws = open_workspace(path, _overrides(database_url))
+    show = _progress_enabled(json_output)
+    _print_warnings(_run_ingest(ws, show))
+    history = ws.history()
+    at = _parse_date(as_of)
+    if at is not None and at < min((c.committed_at for c in history.commits), default=at):
+        raise ConfigError(f"--as-of {as_of} is before the first commit; there is no history to learn from")
+    days = horizon or int(ws.settings["horizon_days"])
+    if days <= 0:
+        raise ConfigError("--horizon must be a positive number of days")
+    run = forecast_files(ws.info, history, _py_source(ws), as_of=at, horizon_days=days)
+    record = latest_record(ws.store, ws.repo_id, "file", days)
+    rows = run.forecasts[:top] if top else run.forecasts
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "as_of": run.as_of,
+                    "horizon_days": run.horizon_days,
+                    "files": run.files,
+                    "train_rows": run.train_rows,
+                    "base_rate": round(run.base_rate, 4),
+                    "fallback": run.fallback or None,
+                    "track_record": record,
+                    "forecasts": [
+                        {"rank": f.rank, "path": f.path, "probability": round(f.probability, 4), "drivers": f.drivers}
+                        for f in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(run.as_of, tz=UTC).strftime("%Y-%m-%d")
+    out.print(
+        f"P(bug-fix commit within {run.horizon_days} days) as of {when}: {run.files} files, "
+        f"trained on {run.train_rows} file-periods (base rate {run.base_rate:.2f})",
+        highlight=False,
+    )
+    if run.fallback:
+        err.print(f"[yellow]note:[/] {escape(run.fallback)}")
+    table = Table("#", "file", "p", "driven by", header_style="bold")
+    for f in rows:
+        table.add_row(str(f.rank), escape(f.path), f"{f.probability:.2f}", escape(", ".join(f.drivers)))
+    out.print(table)
+    if record:
+        out.print(
+            f"track record here ({record.get('cutoffs')} cutoffs, {days}-day horizon): top 20% of files held "
+            f"{record.get('touch@20%', float('nan')):.0%} of later fixes; "
+            f"best baseline {record.get('best_baseline')}; ECE {record.get('ece')}",
+            highlight=False,
+        )
+    else:
+        err.print(f"no track record for a {days}-day horizon yet: run `empathy eval --horizon {days}`")
+
+
+@app.command("eval")
+@handle_errors
+def eval_(
+    path: PathArg = Path("."),
+    horizon: Annotated[int, typer.Option(help="Horizon in days (the protocol uses 365).")] = 365,
+    cutoffs: Annotated[int, typer.Option(help="Rolling cutoffs, one horizon apart, newest first.")] = 6,
+    json_output: JsonOpt = False,
+    database_url: DbOpt = None,
+) -> None:
+    """Time-split backtest: our file-level model side by side with the baselines on the same cutoffs."""
+    from empathy.core.predict.backtest import METRICS, run_file_backtest
+    from empathy.core.predict.records import save_record
+
+    ws = open_workspace(path, _overrides(database_url))
+    show = _progress_enabled(json_output)
+    _print_warnings(_run_ingest(ws, show))
+    history = ws.history()
+    if show:
+        with err.status("backtest") as status:
+            bt = run_file_backtest(
+                ws.info,
+                history,
+                _py_source(ws),
+                horizon_days=horizon,
+                cutoffs=cutoffs,
+                progress=lambda m: status.update(escape(m)),
+            )
+    else:
+        bt = run_file_backtest(ws.info, history, _py_source(ws), horizon_days=horizon, cutoffs=cutoffs)
+    if not bt.cutoffs:
+        raise ConfigError(
+            f"not enough history for a {horizon}-day backtest: each cutoff needs {horizon} days before and after it",
+            "try a shorter --horizon",
+        )
+    summary = bt.summary()
+    save_record(ws.store, ws.repo_id, "file", horizon, ws.info.head, summary)
+    if json_output:
+        payload = {
+            "summary": summary,
+            "cutoffs": [
+                {
+                    "at": c.at,
+                    "files": c.files,
+                    "fix_touches": c.fix_touches,
+                    "train_rows": c.train_rows,
+                    "scores": c.scores,
+                    "calibration": c.calibration,
+                }
+                for c in bt.cutoffs
+            ],
+        }
+        print(json.dumps(payload, indent=2, default=float))
+        return
+    out.print(
+        f"file level, {len(bt.cutoffs)} cutoffs, {horizon}-day horizon, truth = bug-fix commits after each cutoff",
+        highlight=False,
+    )
+    table = Table("ranking", *METRICS, header_style="bold")
+    for name in bt.rankings():
+        table.add_row(escape(name), *(f"{bt.mean(name, m):.3f}" for m in METRICS))
+    out.print(table)
+    out.print(
+        f"calibration of our probabilities: ECE {summary['ece']}, Brier skill {summary['brier_skill']} "
+        "(mean over cutoffs)",
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def feedback(
+    rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
+    useful: Annotated[bool, typer.Option("--useful/--not-useful", help="Was the warning worth showing?")] = True,
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+) -> None:
+    """Tell empathy whether a kind of warning helped: it moves that rule's threshold and the repo's trust."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    change = ledger.apply_feedback(rule, useful)
+    estimate = ledger.record("repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": rule})
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "rule": rule,
+                    "threshold_old": change.old,
+                    "threshold_new": change.new,
+                    "crossed": list(change.crossed),
+                    "repo_trust": estimate.to_dict(),
+                },
+                indent=2,
+            )
+        )
+        return
+    out.print(
+        f"{rule}: threshold {change.old:.2f} -> {change.new:.2f}"
+        + (f" (crossed {', '.join(f'{m:.2f}' for m in change.crossed)})" if change.crossed else "")
+        + f"; repository trust {estimate.mean:.2f} (lower bound {estimate.lower:.2f}, n={estimate.effective_n:.1f})",
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def trust(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
+    """The track record: trust per subject (decayed Beta, with sample size) and each rule's threshold."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    estimates = ledger.estimates()
+    thresholds = ledger.thresholds()
+    levels = {level: ledger.level_allowed(level) for level in range(1, 6)}
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "estimates": [e.to_dict() for e in estimates],
+                    "thresholds": thresholds,
+                    "default_threshold": ledger.default_threshold,
+                    "levels_allowed": levels,
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table("kind", "subject", "mean", "lower (5%)", "n (decayed)", "n (raw)", header_style="bold")
+    for e in estimates:
+        table.add_row(
+            e.subject_kind, escape(e.subject), f"{e.mean:.2f}", f"{e.lower:.2f}", f"{e.effective_n:.1f}", str(e.raw_n)
+        )
+    out.print(table if estimates else "no outcomes recorded yet: `empathy feedback RULE --useful/--not-useful`")
+    out.print(
+        f"rule thresholds (default {ledger.default_threshold:.2f}): "
+        + (", ".join(f"{r}={t:.2f}" for r, t in sorted(thresholds.items())) or "none moved yet"),
+        highlight=False,
+    )
+    out.print("levels shown: " + ", ".join(f"{lv} {'yes' if ok else 'no'}" for lv, ok in levels.items()))
+
+
+@app.command()
+@handle_errors
+def stats(
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+    weeks: Annotated[int, typer.Option(help="Weeks of trust trend to show.")] = 8,
+) -> None:
+    """Usage and outcomes: patterns shown per kind, success rate per rule, the trust trend."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    usage: dict[str, int] = {}
+    for p in ws.store.patterns(ws.repo_id, include_inactive=True):
+        usage[p.kind] = usage.get(p.kind, 0) + p.usage_count
+    rules = [
+        {
+            "rule": e.subject,
+            "success_rate": round(e.mean, 3),
+            "lower": round(e.lower, 3),
+            "n": e.raw_n,
+            "threshold": ledger.threshold(e.subject),
+        }
+        for e in ledger.estimates("rule")
+    ]
+    trend = [
+        {"as_of": int(e.as_of), "mean": round(e.mean, 3), "n": round(e.effective_n, 2)}
+        for e in ledger.history("repo", ledger.repo_subject, weeks, period="week")
+    ]
+    if json_output:
+        print(json.dumps({"pattern_usage": usage, "rules": rules, "trust_trend": trend}, indent=2))
+        return
+    out.print("patterns shown, by kind: " + (", ".join(f"{k}={v}" for k, v in sorted(usage.items())) or "none"))
+    table = Table("rule", "success rate", "lower", "n", "threshold", header_style="bold")
+    for r in rules:
+        table.add_row(
+            escape(str(r["rule"])), f"{r['success_rate']:.2f}", f"{r['lower']:.2f}", str(r["n"]), f"{r['threshold']:.2f}"
+        )
+    out.print(table if rules else "no feedback on rules yet")
+    out.print("repository trust, weekly: " + " ".join(f"{t['mean']:.2f}" for t in trend))
 
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)

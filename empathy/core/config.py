@@ -70,6 +70,7 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
         "file suffixes treated as source code by the miners",
     ),
     "window_days": SettingSpec(365, "recent window for churn, hotspots and activity"),
+    "horizon_days": SettingSpec(90, "forecast horizon: the probability of a bug fix within this many days"),
     "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned"),
     "disable_plugins": SettingSpec([], "plugin ids not to load"),
     "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),

@@ -6,16 +6,27 @@ history is loaded once per run and shared, read-only, by every plugin.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from typing import Any
 
 from empathy.core.config import Settings
 from empathy.core.history.view import History
+from empathy.core.model import ChangeSet
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 
-__all__ = ["AnalysisContext", "MiningContext"]
+__all__ = ["AnalysisContext", "MiningContext", "is_source_path"]
+
+
+def is_source_path(settings: Settings, path: str) -> bool:
+    """A path the tool ranks: a source suffix, and not matched by ``exclude``."""
+    suffixes = tuple(settings["source_suffixes"])
+    if suffixes and not path.endswith(suffixes):
+        return False
+    return not any(fnmatch(path, pat) for pat in settings["exclude"])
 
 
 @dataclass
@@ -46,17 +57,18 @@ class MiningContext:
 
     def is_source(self, path: str) -> bool:
         """True for paths the miners rank (source suffix, not excluded)."""
-        from fnmatch import fnmatch
-
-        suffixes = tuple(self.core_settings["source_suffixes"])
-        if suffixes and not path.endswith(suffixes):
-            return False
-        return not any(fnmatch(path, pat) for pat in self.core_settings["exclude"])
+        return is_source_path(self.core_settings, path)
 
 
 @dataclass
 class AnalysisContext:
-    """Given to level, risk and code-action hooks."""
+    """Given to level, risk and code-action hooks.
+
+    ``change`` is set when the question is about a change (a working-tree
+    diff or a commit range): levels then say what concerns that change.
+    ``paths`` narrows the answer to some files (an editor asks about one).
+    ``forecasts`` is filled lazily by :mod:`empathy.core.predict.forecast`.
+    """
 
     repo: RepoInfo
     repo_id: int
@@ -65,3 +77,17 @@ class AnalysisContext:
     history: History | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     plugin: str = ""
+    change: ChangeSet | None = None
+    paths: list[str] | None = None
+    forecasts: list[Any] | None = None
+
+    def for_plugin(self, plugin: str) -> AnalysisContext:
+        """A copy carrying ``plugin``'s own settings."""
+        return dataclasses.replace(self, settings=self.core_settings.plugin(plugin), plugin=plugin)
+
+    def is_source(self, path: str) -> bool:
+        return is_source_path(self.core_settings, path)
+
+    def concerns(self, path: str) -> bool:
+        """Whether a finding on ``path`` answers the question asked."""
+        return self.paths is None or path in self.paths

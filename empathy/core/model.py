@@ -232,6 +232,8 @@ class ChangeSet:
     author_email: str = ""
     base: str = ""
     head: str = ""
+    #: per path: (lines added, lines deleted); None counts for binary files
+    lines: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 @dataclass

@@ -11,16 +11,20 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from empathy.core.config import Settings, load_settings
 from empathy.core.context import MiningContext
 from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
-from empathy.core.model import Pattern, fingerprint
+from empathy.core.model import ChangeSet, Event, Finding, Pattern, fingerprint
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
+
+if TYPE_CHECKING:
+    from empathy.core.findings import FindingsReport
+    from empathy.core.trust import TrustLedger
 
 __all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
 
@@ -102,6 +106,48 @@ class Workspace:
         self.store.save_patterns(self.repo_id, report.patterns, plugins=succeeded)
         self.store.mark_mined(self.repo_id)
         return report
+
+
+    def findings(
+        self, change: ChangeSet | None = None, paths: list[str] | None = None, gated: bool = True
+    ) -> FindingsReport:
+        """Ask every level plugin; trust decides what surfaces unless ``gated`` is False."""
+        from empathy.core.findings import collect_findings
+
+        return collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None)
+
+    def trust(self) -> TrustLedger:
+        """This repository's trust ledger; threshold crossings go to the event listeners."""
+        from empathy.core.trust import TrustLedger
+
+        def emit(event: Event) -> None:
+            self.host.call_each("handle_event", timeout=10.0, event=event)
+
+        return TrustLedger(self.store, self.repo_id, emit=emit)
+
+    def gate(self) -> Callable[[Finding], bool]:
+        """Trust decides: is the finding's level allowed, and does it clear its rule's threshold?
+
+        The value compared with the threshold is the forecast's probability, or
+        else the evidence's confidence (how much data stands behind the claim),
+        or else the finding's score.
+        """
+        ledger = self.trust()
+        allowed: dict[int, bool] = {}
+
+        def gate(finding: Finding) -> bool:
+            level = int(finding.level)
+            if level not in allowed:
+                allowed[level] = ledger.level_allowed(level)
+            if not allowed[level]:
+                return False
+            if finding.probability is not None:
+                value = finding.probability
+            else:
+                value = float(finding.evidence.get("confidence", finding.score))
+            return ledger.should_surface(finding.code, value)
+
+        return gate
 
 
 def rank_patterns(patterns: list[Pattern]) -> list[Pattern]:

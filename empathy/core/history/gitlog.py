@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["LOG_FORMAT", "RECORD_MARK", "CommitRecord", "FileChange", "decode_git_text", "parse_log_stream"]
+__all__ = [
+    "LOG_FORMAT",
+    "RECORD_MARK",
+    "CommitRecord",
+    "FileChange",
+    "decode_git_text",
+    "parse_log_stream",
+    "parse_numstat",
+]
 
 #: Marks the start of a commit record; three control bytes no commit
 #: message realistically contains in this order.
@@ -70,7 +78,7 @@ def _parse_count(raw: bytes) -> int | None:
     return None if raw == b"-" else int(raw)
 
 
-def _parse_numstat(body: bytes) -> list[FileChange]:
+def parse_numstat(body: bytes) -> list[FileChange]:
     changes: list[FileChange] = []
     tokens = body.split(b"\0")
     i = 0
@@ -111,7 +119,7 @@ def _parse_record(record: bytes) -> CommitRecord:
         authored_at=int(at or 0),
         committed_at=int(ct or 0),
         message=decode_git_text(message).rstrip("\n"),
-        changes=_parse_numstat(rest),
+        changes=parse_numstat(rest),
     )
 
 

@@ -50,6 +50,22 @@ class FileBacktest:
     horizon_days: int
     cutoffs: list[CutoffResult] = field(default_factory=list)
 
+    def summary(self) -> dict[str, object]:
+        """Means per ranking and metric, plus calibration: what a track record shows."""
+        rankings = {r: {m: round(self.mean(r, m), 4) for m in METRICS} for r in self.rankings()}
+        cal = [c.calibration for c in self.cutoffs]
+        baselines = {r: v for r, v in rankings.items() if r not in ("ours (model)", "oracle")}
+        best = max(baselines, key=lambda r: baselines[r]["touch@20%"]) if baselines else ""
+        return {
+            "horizon_days": self.horizon_days,
+            "cutoffs": len(self.cutoffs),
+            "rankings": rankings,
+            **rankings.get("ours (model)", {}),
+            "best_baseline": best,
+            "ece": round(statistics.fmean(c["ece"] for c in cal), 4) if cal else None,
+            "brier_skill": round(statistics.fmean(c["brier_skill"] for c in cal), 4) if cal else None,
+        }
+
     def mean(self, ranking: str, metric: str) -> float:
         vals = [c.scores[ranking][metric] for c in self.cutoffs if not math.isnan(c.scores[ranking][metric])]
         return statistics.fmean(vals) if vals else math.nan
@@ -113,6 +129,7 @@ def run_file_backtest(
     horizon_days: int = 365,
     cutoffs: int = 6,
     progress: Callable[[str], None] = lambda _m: None,
+    max_train_snapshots: int = 12,
 ) -> FileBacktest:
     horizon = horizon_days * DAY
     first = min(c.committed_at for c in history.commits)
@@ -121,8 +138,8 @@ def run_file_backtest(
     # Snapshots one horizon apart, newest cutoff = last - horizon (its labels end at `last`).
     grid: list[int] = []
     t = last - horizon
-    while t - first >= horizon:  # at least one horizon of history before a snapshot
-        grid.append(t)
+    while t - first >= horizon and len(grid) < cutoffs + max_train_snapshots:
+        grid.append(t)  # at least one horizon of history before each snapshot
         t -= horizon
     snaps: dict[int, Snapshot] = {}
     labels: dict[int, dict[int, int]] = {}

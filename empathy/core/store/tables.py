@@ -12,8 +12,10 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AnswerRow",
     "ChangeRow",
     "CommitRow",
+    "EvalRecordRow",
     "FileRow",
     "OutcomeRow",
     "PatternRow",
@@ -186,3 +188,35 @@ class ThresholdRow(SQLModel, table=True):
     rule: str = Field(sa_column=Column(Text, nullable=False))
     threshold: float
     updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class EvalRecordRow(SQLModel, table=True):
+    """A backtest's summary: the track record shown next to a forecast.
+
+    ``kind`` is "file" or "change"; ``summary`` holds our model's and the
+    baselines' mean metrics, the number of cutoffs and the calibration.
+    """
+
+    __tablename__ = "eval_record"
+    __table_args__ = (Index("ix_eval_record_repo_kind", "repo_id", "kind", "horizon_days"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    kind: str = Field(max_length=16)
+    horizon_days: int
+    head: str = Field(max_length=64)
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AnswerRow(SQLModel, table=True):
+    """A user's answer to a level-2 question ("is this file generated?")."""
+
+    __tablename__ = "guided_answer"
+    __table_args__ = (UniqueConstraint("repo_id", "question", name="uq_guided_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    question: str = Field(max_length=128)
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    answered_at: int = Field(sa_column=Column(BigInteger, nullable=False))

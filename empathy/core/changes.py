@@ -1,0 +1,76 @@
+"""Describe a change under review: the working tree against HEAD, or a commit range.
+
+One ``git diff --numstat -z -M`` per question, parsed with the same parser as
+the history, so paths (renames, odd bytes) are spelled the same way as in the
+store.
+"""
+
+from __future__ import annotations
+
+import git
+
+from empathy.core.errors import EmpathyError
+from empathy.core.history.gitlog import parse_numstat
+from empathy.core.model import ChangeSet
+from empathy.core.repo import RepoInfo
+
+__all__ = ["BadRevisionError", "range_change", "working_tree_change"]
+
+
+class BadRevisionError(EmpathyError):
+    exit_code = 8
+
+
+def _from_numstat(raw: bytes, base: str, head: str, author: str = "") -> ChangeSet:
+    changes = parse_numstat(raw)
+    lines = {c.path: (c.added, c.deleted) for c in changes}
+    return ChangeSet(
+        paths=sorted(lines),
+        added=sum(a or 0 for a, _d in lines.values()),
+        deleted=sum(d or 0 for _a, d in lines.values()),
+        author_email=author,
+        base=base,
+        head=head,
+        lines=lines,
+    )
+
+
+def working_tree_change(info: RepoInfo) -> ChangeSet:
+    """Staged and unstaged changes against HEAD, plus untracked files (all lines added)."""
+    raw: bytes = info.git.diff("--numstat", "-z", "-M", "HEAD", stdout_as_string=False)
+    change = _from_numstat(raw, base=info.head, head="WORKTREE")
+    untracked: str = info.git.ls_files("--others", "--exclude-standard", "-z")
+    for path in (p for p in untracked.split("\0") if p):
+        try:
+            text = (info.root / path).read_bytes()
+        except OSError:
+            continue
+        added = None if b"\0" in text[:8000] else text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+        change.lines[path] = (added, 0 if added is not None else None)
+        change.added += added or 0
+    change.paths = sorted(change.lines)
+    try:
+        change.author_email = info.git.config("user.email")
+    except git.GitCommandError:
+        change.author_email = ""
+    return change
+
+
+def range_change(info: RepoInfo, spec: str) -> ChangeSet:
+    """``A..B`` (what B adds over A) or a single revision (that commit's own change)."""
+    base, sep, head = spec.partition("..")
+    if not sep:
+        base, head = f"{spec}^", spec
+    base, head = base or "HEAD", head or "HEAD"
+    try:
+        base_sha = info.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
+        head_sha = info.git.rev_parse("--verify", "-q", f"{head}^{{commit}}")
+    except git.GitCommandError:
+        raise BadRevisionError(
+            f"{spec!r} does not name commits in {info.root}",
+            "use a commit, a branch or a range such as main..HEAD; a shallow clone may lack the base "
+            "(fetch with `fetch-depth: 0`)",
+        ) from None
+    raw: bytes = info.git.diff("--numstat", "-z", "-M", base_sha, head_sha, stdout_as_string=False)
+    author: str = info.git.log("-1", "--format=%aE", head_sha)
+    return _from_numstat(raw, base=base_sha, head=head_sha, author=author.strip())

@@ -1,0 +1,92 @@
+"""Turn patterns into findings through the level plugins, and decide what surfaces.
+
+Each level plugin is called alone (an error or a time-out is recorded against
+it and the other levels still answer), every returned object is checked to
+be a :class:`Finding`, duplicates are merged by fingerprint, and the trust
+ledger decides which levels and rules surface (docs/levels.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from empathy.core.context import AnalysisContext
+from empathy.core.host import CallResult
+from empathy.core.model import ChangeSet, Finding
+
+if TYPE_CHECKING:
+    from empathy.core.workspace import Workspace
+
+__all__ = ["FindingsReport", "collect_findings", "rank_findings"]
+
+#: A gate answers whether a finding may surface (trust: level and rule thresholds).
+Gate = Callable[[Finding], bool]
+
+
+@dataclass
+class FindingsReport:
+    findings: list[Finding] = field(default_factory=list)
+    results: list[CallResult] = field(default_factory=list)
+    hidden: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {r.plugin: r.error for r in self.results if r.error}
+
+
+def rank_findings(findings: list[Finding]) -> list[Finding]:
+    """Severity first, then the expected value (probability, else the finding's score)."""
+    return sorted(
+        findings,
+        key=lambda f: (
+            -f.severity.rank,
+            -(f.probability if f.probability is not None else f.score),
+            f.code,
+            f.location.path,
+        ),
+    )
+
+
+def collect_findings(
+    ws: Workspace,
+    change: ChangeSet | None = None,
+    paths: list[str] | None = None,
+    gate: Gate | None = None,
+) -> FindingsReport:
+    context = AnalysisContext(
+        repo=ws.info,
+        repo_id=ws.repo_id,
+        store=ws.store,
+        core_settings=ws.settings,
+        history=ws.history(),
+        change=change,
+        paths=paths,
+    )
+    patterns = ws.store.patterns(ws.repo_id)
+    timeout = float(ws.settings["plugin_timeout"])
+    report = FindingsReport()
+    merged: dict[str, Finding] = {}
+    for name in ws.host.implementations("level_findings"):
+        result = ws.host.call_one("level_findings", name, timeout, context=context.for_plugin(name), patterns=patterns)
+        value = result.value
+        if result.ok and not (isinstance(value, list) and all(isinstance(f, Finding) for f in value)):
+            result.error = f"TypeError: level_findings returned {type(value).__name__}, not a list of Finding"
+        report.results.append(result)
+        ws.store.record_plugin_run(
+            ws.repo_id, name, "level_findings", result.seconds, len(value) if result.ok else 0, result.error
+        )
+        if not result.ok:
+            continue
+        for finding in value:
+            finding.source = name  # the entry-point name is the plugin id everywhere
+            kept = merged.get(finding.fingerprint)
+            if kept is None or finding.severity.rank > kept.severity.rank:
+                merged[finding.fingerprint] = finding
+    for finding in rank_findings(list(merged.values())):
+        if gate is None or gate(finding):
+            report.findings.append(finding)
+        else:
+            report.hidden.append(finding)
+    return report

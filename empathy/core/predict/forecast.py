@@ -1,0 +1,131 @@
+"""File-level forecasts: P(a bug-fix commit touches this file within the horizon).
+
+As of a time T (default: the newest commit), the model is trained on
+snapshots taken one horizon apart before T, each labelled with the fixes in
+the horizon after it, all observed by T (so ``--as-of`` a past date uses
+history up to that date only).  Each forecast carries the features that
+drove it, so a surface can say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from empathy.core.history.view import DAY, History
+from empathy.core.predict.filemodel import FileModel, train_file_model
+from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
+from empathy.core.repo import RepoInfo
+
+__all__ = ["FileForecast", "ForecastRun", "forecast_files"]
+
+#: How many earlier snapshots train the model; more reach further back, where the
+#: code base looked less like today's.
+MAX_TRAIN_SNAPSHOTS = 8
+
+_READABLE = {
+    "log_loc": "size (lines)",
+    "log_complexity": "nesting (indentation complexity)",
+    "log_commits_3m": "commits in the last 3 months",
+    "log_commits_12m": "commits in the last 12 months",
+    "log_commits_all": "commits in all history",
+    "log_fixes_12m": "bug fixes in the last 12 months",
+    "log_fixes_all": "bug fixes in all history",
+    "twr": "time-weighted bug fixes",
+    "log_authors_12m": "authors in the last 12 months",
+    "log_authors_all": "authors in all history",
+    "log_churn_12m": "lines changed in the last 12 months",
+    "log_age_days": "age",
+    "log_idle_days": "time since the last change",
+    "fix_decay": "recent bug fixes (180-day half-life)",
+    "commit_decay": "recent commits (180-day half-life)",
+    "log_dir_fixes_12m": "bug fixes in the same directory",
+    "log_added_12m": "lines added in the last 12 months",
+}
+
+
+@dataclass
+class FileForecast:
+    path: str
+    file_id: int
+    probability: float
+    score: float
+    rank: int
+    drivers: list[str]
+    snapshot: FileSnapshot
+
+
+@dataclass
+class ForecastRun:
+    as_of: int
+    horizon_days: int
+    files: int
+    train_rows: int
+    base_rate: float
+    fallback: str
+    forecasts: list[FileForecast] = field(default_factory=list)
+
+
+def _drivers(model: FileModel, snap: FileSnapshot) -> list[str]:
+    """The features pushing this file's probability up most (LR coefficient x standardised value)."""
+    clf = model.classifier
+    if clf is None or model.scaler_mean is None or model.scaler_std is None:
+        return []
+    x = (np.asarray(snap.vector()) - model.scaler_mean) / model.scaler_std
+    contrib = np.asarray(clf.coef_[0]) * x  # type: ignore[attr-defined]
+    order = np.argsort(-contrib)
+    return [_READABLE.get(FEATURES[i], FEATURES[i]) for i in order[:3] if contrib[i] > 0.05]
+
+
+def forecast_files(
+    info: RepoInfo,
+    history: History,
+    is_source: Callable[[str], bool],
+    as_of: int | None = None,
+    horizon_days: int = 90,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> ForecastRun:
+    at = history.now if as_of is None else as_of
+    horizon = horizon_days * DAY
+    rows: list[FileSnapshot] = []
+    labels: list[int] = []
+    for k in range(1, MAX_TRAIN_SNAPSHOTS + 1):
+        t = at - k * horizon
+        progress(f"training snapshot {k}/{MAX_TRAIN_SNAPSHOTS}")
+        snap = take_snapshot(info, history, t, is_source)
+        if snap is None or not snap.files:
+            break
+        truth = fix_touches_between(history, t, t + horizon)  # ends at or before `at`
+        rows.extend(snap.files)
+        labels.extend(truth.get(f.file_id, 0) for f in snap.files)
+    model = train_file_model(rows, labels)
+    current = take_snapshot(info, history, at, is_source)
+    run = ForecastRun(
+        as_of=at,
+        horizon_days=horizon_days,
+        files=len(current.files) if current else 0,
+        train_rows=model.train_rows,
+        base_rate=model.base_rate,
+        fallback=model.fallback,
+    )
+    if current is None or not current.files:
+        return run
+    files = current.files
+    scores = model.scores(files)
+    probs = model.probabilities(files)
+    order = sorted(range(len(files)), key=lambda i: (-float(scores[i]), files[i].path))
+    for rank, i in enumerate(order, 1):
+        run.forecasts.append(
+            FileForecast(
+                path=files[i].path,
+                file_id=files[i].file_id,
+                probability=float(probs[i]),
+                score=float(scores[i]),
+                rank=rank,
+                drivers=_drivers(model, files[i]),
+                snapshot=files[i],
+            )
+        )
+    return run

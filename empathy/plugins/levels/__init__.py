@@ -1,0 +1,1 @@
+"""The five empathy levels, each a plugin of the ``level_findings`` hook."""

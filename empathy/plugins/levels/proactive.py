@@ -1,0 +1,138 @@
+"""Level 3, proactive: what is true now, said with its evidence and an action.
+
+From the persisted patterns: hotspots, fix-prone files, knowledge islands and
+knowledge loss, fresh changes in stable code, rising complexity.  For a change
+(a diff or a commit range) it adds the absent expected change: "you changed
+A; B changed with A in 14 of 17 commits and is untouched", from the coupling
+patterns' conditional frequencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from empathy.core.context import AnalysisContext
+from empathy.core.hookspecs import hookimpl
+from empathy.core.model import Finding, Level, Location, Pattern, Severity
+
+PLUGIN = "proactive"
+
+
+@hookimpl
+def settings_defaults() -> dict[str, Any]:
+    return {"missing_partner_min_share": 0.5, "warn_score": 0.95}
+
+
+def _action(p: Pattern) -> str:
+    path = p.subjects[0]
+    ev = p.evidence
+    if p.kind == "hotspot":
+        return (
+            f"Plan a refactoring of {path} before adding to it: it changes more than almost any other file; "
+            "start with tests around the most recently changed code"
+        )
+    if p.kind == "fix_prone":
+        return f"Add a regression test with every change to {path}, and ask for a second reviewer"
+    if p.kind == "knowledge_island":
+        return (
+            f"Pair someone with {ev.get('main_developer', 'its main developer')} on the next change to {path}, "
+            "so more than one person knows it"
+        )
+    if p.kind == "knowledge_loss":
+        return f"Review changes to {path} with extra care and document what it does while someone still remembers"
+    if p.kind == "volatile_in_stable":
+        return f"Check that the recent change to {path} has tests: it broke a long quiet period"
+    if p.kind == "complexity_trend":
+        funcs = ev.get("functions") or []
+        where = f" (start with {funcs[0]['name']})" if funcs else ""
+        return f"Split the growing logic in {path}{where} before it becomes the next hotspot"
+    return f"Look at {path}"
+
+
+_CODES = {
+    "hotspot": "hotspot",
+    "fix_prone": "fix-prone",
+    "knowledge_island": "knowledge-island",
+    "knowledge_loss": "knowledge-loss",
+    "volatile_in_stable": "fresh-change-in-stable-code",
+    "complexity_trend": "complexity-rising",
+}
+
+
+def _location(p: Pattern) -> Location:
+    funcs = p.evidence.get("functions") or []
+    if p.kind == "complexity_trend" and funcs:
+        return Location(p.subjects[0], funcs[0].get("start_line"), funcs[0].get("end_line"))
+    return Location(p.subjects[0])
+
+
+def _missing_partners(context: AnalysisContext, patterns: list[Pattern], min_share: float) -> list[Finding]:
+    change = context.change
+    if change is None:
+        return []
+    changed = set(change.paths)
+    out = []
+    for p in patterns:
+        if p.kind != "coupling" or len(p.subjects) != 2:
+            continue
+        a, b = p.subjects
+        ev = p.evidence
+        for mine, other, share, revs in (
+            (a, b, ev.get("b_given_a"), ev.get("revs_a")),
+            (b, a, ev.get("a_given_b"), ev.get("revs_b")),
+        ):
+            if mine in changed and other not in changed and share is not None and share >= min_share:
+                shared = int(ev.get("shared_revs", 0))
+                out.append(
+                    Finding(
+                        code="missing-partner",
+                        level=Level.PROACTIVE,
+                        severity=Severity.WARNING,
+                        location=Location(other),
+                        reason=(
+                            f"you changed {mine}; {other} changed with it in {shared} of {revs} commits "
+                            "and is untouched"
+                        ),
+                        action=f"Check whether {other} needs the matching change (open it next to {mine})",
+                        source=PLUGIN,
+                        evidence={
+                            "changed": mine,
+                            "partner": other,
+                            "shared_revs": shared,
+                            "revs_changed": revs,
+                            "share": share,
+                            "degree": ev.get("degree"),
+                        },
+                        score=float(share),
+                    )
+                )
+    return out
+
+
+@hookimpl
+def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Finding]:
+    warn_score = float(context.settings.get("warn_score", 0.95))
+    scope = set(context.change.paths) if context.change is not None else None
+    findings = []
+    for p in patterns:
+        code = _CODES.get(p.kind)
+        if code is None or not p.subjects:
+            continue
+        path = p.subjects[0]
+        if not context.concerns(path) or (scope is not None and path not in scope):
+            continue
+        findings.append(
+            Finding(
+                code=code,
+                level=Level.PROACTIVE,
+                severity=Severity.WARNING if p.score >= warn_score and p.confidence >= 0.5 else Severity.INFO,
+                location=_location(p),
+                reason=f"{path}: {p.summary}",
+                action=_action(p),
+                source=PLUGIN,
+                evidence={**p.evidence, "pattern": p.key, "confidence": p.confidence},
+                score=round(p.score * p.confidence, 4),
+            )
+        )
+    findings.extend(_missing_partners(context, patterns, float(context.settings.get("missing_partner_min_share", 0.5))))
+    return findings

@@ -1,0 +1,74 @@
+"""Level 3 (proactive) through the host: patterns become findings; a change gets its missing partner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from empathy.core.changes import range_change, working_tree_change
+from empathy.core.model import Level
+from tests.gitrepo import RepoBuilder
+from tests.plugins.helpers import workspace
+
+COUPLING = "[plugins.coupling]\nmin_revs = 3\nmin_shared_revs = 3\n"
+
+
+def _coupled_repo(repo: RepoBuilder) -> None:
+    """api.py and client.py change together 4 times; api.py changes alone once more."""
+    for k in range(4):
+        repo.commit(f"feature {k}", {"api.py": f"a = {k}\n", "client.py": f"c = {k}\n"})
+    repo.commit("api only", {"api.py": "a = 99\n"})
+
+
+def test_missing_partner_for_a_commit_range(repo: RepoBuilder, tmp_path: Path) -> None:
+    _coupled_repo(repo)
+    ws = workspace(repo, tmp_path, COUPLING)
+    ws.mine()
+    change = range_change(ws.info, "HEAD")  # the last commit changed api.py only
+    report = ws.findings(change=change, gated=False)
+    partners = [f for f in report.findings if f.code == "missing-partner"]
+    assert len(partners) == 1
+    f = partners[0]
+    assert f.location.path == "client.py"
+    assert f.level == Level.PROACTIVE
+    assert f.evidence["shared_revs"] == 4 and f.evidence["revs_changed"] == 5
+    assert "you changed api.py; client.py changed with it in 4 of 5 commits and is untouched" in f.reason
+    assert f.source == "proactive"
+    assert report.errors == {}
+
+
+def test_no_missing_partner_when_both_change(repo: RepoBuilder, tmp_path: Path) -> None:
+    _coupled_repo(repo)
+    ws = workspace(repo, tmp_path, COUPLING)
+    ws.mine()
+    repo.write("api.py", "a = 100\n")
+    repo.write("client.py", "c = 100\n")
+    change = working_tree_change(ws.info)
+    assert [p for p in change.paths if p.endswith(".py")] == ["api.py", "client.py"]
+    report = ws.findings(change=change, gated=False)
+    assert [f for f in report.findings if f.code == "missing-partner"] == []
+
+
+def test_working_tree_change_counts_untracked_files(repo: RepoBuilder, tmp_path: Path) -> None:
+    _coupled_repo(repo)
+    ws = workspace(repo, tmp_path, COUPLING)
+    repo.write("api.py", "a = 1\nb = 2\n")
+    repo.write("new.py", "x = 1\ny = 2\nz = 3\n")
+    change = working_tree_change(ws.info)
+    assert change.lines["new.py"] == (3, 0)
+    assert change.lines["api.py"] == (2, 1)
+    toml_lines = change.lines[".empathy.toml"][0] or 0  # the untracked settings file counts too
+    assert change.added == 5 + toml_lines and change.deleted == 1
+
+
+def test_hotspot_becomes_a_finding_with_an_action(repo: RepoBuilder, tmp_path: Path) -> None:
+    for k in range(12):
+        repo.commit(f"work {k}", {"core.py": "".join(f"v{i} = {k}\n" for i in range(40))})
+    repo.commit("other", {"side.py": "s = 1\n"})
+    ws = workspace(repo, tmp_path, "[plugins.churn]\ntop_share = 0.5\n")
+    ws.mine()
+    report = ws.findings(gated=False, paths=["core.py"])
+    hot = [f for f in report.findings if f.code == "hotspot"]
+    assert len(hot) == 1
+    assert hot[0].evidence["commits_window"] == 12
+    assert "core.py" in hot[0].action
+    assert all(f.location.path == "core.py" for f in report.findings)
