@@ -541,6 +541,89 @@ def eval_(
 
 @app.command()
 @handle_errors
+def explain(
+    file: Annotated[str, typer.Argument(help="A file in the repository (as git shows it, or a path on disk).")],
+    path: Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")] = Path("."),
+    json_output: JsonOpt = False,
+    no_forecast: Annotated[bool, typer.Option("--no-forecast", help="Skip the forecast (faster).")] = False,
+) -> None:
+    """The history behind a file: commits, authors, renames, fixes, patterns, and its forecast."""
+    from empathy.core.explain import explain_file, resolve_repo_path
+    from empathy.core.predict.forecast import forecast_files
+    from empathy.core.predict.records import latest_record
+
+    ws = open_workspace(path)
+    _print_warnings(_run_ingest(ws, _progress_enabled(json_output)))
+    history = ws.history()
+    rel = resolve_repo_path(ws.info.root, file)
+    info = explain_file(ws.store, ws.repo_id, history, rel)
+    days = int(ws.settings["horizon_days"])
+    if not no_forecast and info["alive"]:
+        run = forecast_files(ws.info, history, _py_source(ws), horizon_days=days)
+        mine_ = next((f for f in run.forecasts if f.path == info["path"]), None)
+        if mine_ is not None:
+            info["forecast"] = {
+                "probability": round(mine_.probability, 3),
+                "horizon_days": days,
+                "rank": mine_.rank,
+                "files": run.files,
+                "drivers": mine_.drivers,
+                "fallback": run.fallback or None,
+                "track_record": latest_record(ws.store, ws.repo_id, "file", days),
+            }
+    if json_output:
+        print(json.dumps(info, indent=2))
+        return
+    out.print(f"[bold]{escape(info['path'])}[/]" + ("" if info["alive"] else " (no longer in HEAD)"))
+    if info["previous_names"]:
+        out.print("previously: " + escape(", ".join(info["previous_names"])))
+    out.print(
+        f"{info['commits']} commits from {info['first_change']} to {info['last_change']}, "
+        f"+{info['lines_added']}/-{info['lines_deleted']} lines, {info['fixes']} bug fixes",
+        highlight=False,
+    )
+    out.print("authors: " + escape(", ".join(f"{a['name']} {a['share']:.0%}" for a in info["authors"])))
+    for c in info["recent_commits"]:
+        out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['author'])}: {escape(c['subject'])}", highlight=False)
+    if info["recent_fixes"]:
+        out.print("recent fixes:")
+        for c in info["recent_fixes"]:
+            out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['subject'])}", highlight=False)
+    for p in info["patterns"]:
+        out.print(f"pattern {p['kind']}: {escape(p['summary'])}", highlight=False)
+    fc = info.get("forecast")
+    if fc:
+        record = fc["track_record"]
+        track = (
+            f"track record: top 20% of files held {record['touch@20%']:.0%} of later fixes over "
+            f"{record['cutoffs']} cutoffs (ECE {record['ece']})"
+            if record and "touch@20%" in record
+            else f"no track record yet (`empathy eval --horizon {days}`)"
+        )
+        out.print(
+            f"forecast: p={fc['probability']:.2f} of a bug-fix commit within {days} days, #{fc['rank']} of "
+            f"{fc['files']} files, driven by {', '.join(fc['drivers']) or 'size and activity'}; {track}",
+            highlight=False,
+        )
+
+
+@app.command()
+@handle_errors
+def answer(
+    question: Annotated[str, typer.Argument(help="The question id from a level-2 finding (e.g. fix-pattern).")],
+    value: Annotated[str, typer.Argument(help="Your answer (yes/no, or a regular expression for fix-pattern).")],
+    path: Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")] = Path("."),
+) -> None:
+    """Answer a level-2 question; the answer is stored and used from the next run on."""
+    from empathy.core.guided import save_answer
+
+    ws = open_workspace(path)
+    stored = save_answer(ws.store, ws.repo_id, question, value)
+    out.print(f"{question} = {stored!r} stored; it applies from the next run (`empathy config show` lists it)")
+
+
+@app.command()
+@handle_errors
 def feedback(
     rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
     useful: Annotated[bool, typer.Option("--useful/--not-useful", help="Was the warning worth showing?")] = True,
@@ -644,7 +727,11 @@ def stats(
     table = Table("rule", "success rate", "lower", "n", "threshold", header_style="bold")
     for r in rules:
         table.add_row(
-            escape(str(r["rule"])), f"{r['success_rate']:.2f}", f"{r['lower']:.2f}", str(r["n"]), f"{r['threshold']:.2f}"
+            escape(str(r["rule"])),
+            f"{r['success_rate']:.2f}",
+            f"{r['lower']:.2f}",
+            str(r["n"]),
+            f"{r['threshold']:.2f}",
         )
     out.print(table if rules else "no feedback on rules yet")
     out.print("repository trust, weekly: " + " ".join(f"{t['mean']:.2f}" for t in trend))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from empathy.core.config import Settings, load_settings
 from empathy.core.context import MiningContext
+from empathy.core.guided import apply_answers, load_answers
 from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
@@ -107,7 +108,6 @@ class Workspace:
         self.store.mark_mined(self.repo_id)
         return report
 
-
     def findings(
         self, change: ChangeSet | None = None, paths: list[str] | None = None, gated: bool = True
     ) -> FindingsReport:
@@ -137,6 +137,8 @@ class Workspace:
 
         def gate(finding: Finding) -> bool:
             level = int(finding.level)
+            if level == 1:
+                return True  # an answer to a question the user asked is never held back
             if level not in allowed:
                 allowed[level] = ledger.level_allowed(level)
             if not allowed[level]:
@@ -173,4 +175,5 @@ def open_workspace(
             settings.add_plugin_defaults(result.plugin, result.value)
     repo_row = store.repository(info.key, str(info.root))
     assert repo_row.id is not None
+    apply_answers(settings, load_answers(store, repo_row.id))
     return Workspace(info=info, settings=settings, store=store, host=host, repo_id=repo_row.id)
