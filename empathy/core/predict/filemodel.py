@@ -108,7 +108,9 @@ def train_file_model(rows: Sequence[FileSnapshot], labels: Sequence[int]) -> Fil
         loss="poisson", max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=20, random_state=0
     )
     classifier = LogisticRegression(C=0.5, max_iter=2000)
-    with warnings.catch_warnings():
+    from empathy.core.predict.jit import one_thread
+
+    with warnings.catch_warnings(), one_thread():  # two OpenMP threads are 25x slower here
         warnings.simplefilter("ignore")
         ranker.fit(xs, y)
         classifier.fit(xs, (y > 0).astype(int))
