@@ -477,10 +477,18 @@ def eval_(
     path: PathArg = Path("."),
     horizon: Annotated[int, typer.Option(help="Horizon in days (the protocol uses 365).")] = 365,
     cutoffs: Annotated[int, typer.Option(help="Rolling cutoffs, one horizon apart, newest first.")] = 6,
+    changes: Annotated[
+        bool, typer.Option("--changes/--no-changes", help="Also backtest the change-level (JIT) model.")
+    ] = True,
     json_output: JsonOpt = False,
     database_url: DbOpt = None,
 ) -> None:
-    """Time-split backtest: our file-level model side by side with the baselines on the same cutoffs."""
+    """Time-split backtest: our models side by side with the baselines on the same cutoffs.
+
+    File level: which files get bug fixes after each cutoff. Change level: which changes
+    later fixes blame (B-SZZ); the first run blames every fix (minutes on a large
+    repository; the links persist).
+    """
     from empathy.core.predict.backtest import METRICS, run_file_backtest
     from empathy.core.predict.records import save_record
 
@@ -507,6 +515,40 @@ def eval_(
         )
     summary = bt.summary()
     save_record(ws.store, ws.repo_id, "file", horizon, ws.info.head, summary)
+    change_summary: dict[str, Any] | None = None
+    cbt = None
+    if changes:
+        from empathy.core.predict.jit import METRICS as CHANGE_METRICS
+        from empathy.core.predict.jit import run_change_backtest
+
+        def run_changes(progress: Callable[[str], None]) -> Any:
+            return run_change_backtest(
+                ws.info,
+                ws.store,
+                ws.repo_id,
+                history,
+                _py_source(ws),
+                horizon_days=horizon,
+                szz_is_source=ws.settings_is_source(),
+                progress=progress,
+            )
+
+        if show:
+            with err.status("change level") as status:
+                cbt = run_changes(lambda m: status.update(escape(m)))
+        else:
+            cbt = run_changes(lambda _m: None)
+        change_summary = {
+            "horizon_days": horizon,
+            "cutoffs": len(cbt.cutoffs),
+            "skipped": cbt.skipped,
+            "fixes": cbt.fixes,
+            "szz_links": cbt.links,
+            "models": {m: {k: round(cbt.mean(m, k), 4) for k in CHANGE_METRICS} for m in cbt.models()},
+            "ece": round(cbt.mean_calibration("ece"), 4),
+            "brier_skill": round(cbt.mean_calibration("brier_skill"), 4),
+        }
+        save_record(ws.store, ws.repo_id, "change", horizon, ws.info.head, change_summary)
     if json_output:
         payload = {
             "summary": summary,
@@ -521,6 +563,7 @@ def eval_(
                 }
                 for c in bt.cutoffs
             ],
+            "change_level": change_summary,
         }
         print(json.dumps(payload, indent=2, default=float))
         return
@@ -537,204 +580,23 @@ def eval_(
         "(mean over cutoffs)",
         highlight=False,
     )
+    if cbt is not None and change_summary is not None:
+        from empathy.core.predict.jit import METRICS as CHANGE_METRICS
 
-
-@app.command()
-@handle_errors
-def explain(
-    file: Annotated[str, typer.Argument(help="A file in the repository (as git shows it, or a path on disk).")],
-    path: Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")] = Path("."),
-    json_output: JsonOpt = False,
-    no_forecast: Annotated[bool, typer.Option("--no-forecast", help="Skip the forecast (faster).")] = False,
-) -> None:
-    """The history behind a file: commits, authors, renames, fixes, patterns, and its forecast."""
-    from empathy.core.explain import explain_file, resolve_repo_path
-    from empathy.core.predict.forecast import forecast_files
-    from empathy.core.predict.records import latest_record
-
-    ws = open_workspace(path)
-    _print_warnings(_run_ingest(ws, _progress_enabled(json_output)))
-    history = ws.history()
-    rel = resolve_repo_path(ws.info.root, file)
-    info = explain_file(ws.store, ws.repo_id, history, rel)
-    days = int(ws.settings["horizon_days"])
-    if not no_forecast and info["alive"]:
-        run = forecast_files(ws.info, history, _py_source(ws), horizon_days=days)
-        mine_ = next((f for f in run.forecasts if f.path == info["path"]), None)
-        if mine_ is not None:
-            info["forecast"] = {
-                "probability": round(mine_.probability, 3),
-                "horizon_days": days,
-                "rank": mine_.rank,
-                "files": run.files,
-                "drivers": mine_.drivers,
-                "fallback": run.fallback or None,
-                "track_record": latest_record(ws.store, ws.repo_id, "file", days),
-            }
-    if json_output:
-        print(json.dumps(info, indent=2))
-        return
-    out.print(f"[bold]{escape(info['path'])}[/]" + ("" if info["alive"] else " (no longer in HEAD)"))
-    if info["previous_names"]:
-        out.print("previously: " + escape(", ".join(info["previous_names"])))
-    out.print(
-        f"{info['commits']} commits from {info['first_change']} to {info['last_change']}, "
-        f"+{info['lines_added']}/-{info['lines_deleted']} lines, {info['fixes']} bug fixes",
-        highlight=False,
-    )
-    out.print("authors: " + escape(", ".join(f"{a['name']} {a['share']:.0%}" for a in info["authors"])))
-    for c in info["recent_commits"]:
-        out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['author'])}: {escape(c['subject'])}", highlight=False)
-    if info["recent_fixes"]:
-        out.print("recent fixes:")
-        for c in info["recent_fixes"]:
-            out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['subject'])}", highlight=False)
-    for p in info["patterns"]:
-        out.print(f"pattern {p['kind']}: {escape(p['summary'])}", highlight=False)
-    fc = info.get("forecast")
-    if fc:
-        record = fc["track_record"]
-        track = (
-            f"track record: top 20% of files held {record['touch@20%']:.0%} of later fixes over "
-            f"{record['cutoffs']} cutoffs (ECE {record['ece']})"
-            if record and "touch@20%" in record
-            else f"no track record yet (`empathy eval --horizon {days}`)"
-        )
         out.print(
-            f"forecast: p={fc['probability']:.2f} of a bug-fix commit within {days} days, #{fc['rank']} of "
-            f"{fc['files']} files, driven by {', '.join(fc['drivers']) or 'size and activity'}; {track}",
+            f"change level, {len(cbt.cutoffs)} cutoffs, truth = B-SZZ links from {cbt.links} blamed lines of "
+            f"{cbt.fixes} fixes" + (f" (skipped: {'; '.join(cbt.skipped)})" if cbt.skipped else ""),
             highlight=False,
         )
-
-
-@app.command()
-@handle_errors
-def answer(
-    question: Annotated[str, typer.Argument(help="The question id from a level-2 finding (e.g. fix-pattern).")],
-    value: Annotated[str, typer.Argument(help="Your answer (yes/no, or a regular expression for fix-pattern).")],
-    path: Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")] = Path("."),
-) -> None:
-    """Answer a level-2 question; the answer is stored and used from the next run on."""
-    from empathy.core.guided import save_answer
-
-    ws = open_workspace(path)
-    stored = save_answer(ws.store, ws.repo_id, question, value)
-    out.print(f"{question} = {stored!r} stored; it applies from the next run (`empathy config show` lists it)")
-
-
-@app.command()
-@handle_errors
-def feedback(
-    rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
-    useful: Annotated[bool, typer.Option("--useful/--not-useful", help="Was the warning worth showing?")] = True,
-    path: PathArg = Path("."),
-    json_output: JsonOpt = False,
-) -> None:
-    """Tell empathy whether a kind of warning helped: it moves that rule's threshold and the repo's trust."""
-    ws = open_workspace(path)
-    ledger = ws.trust()
-    change = ledger.apply_feedback(rule, useful)
-    estimate = ledger.record("repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": rule})
-    if json_output:
-        print(
-            json.dumps(
-                {
-                    "rule": rule,
-                    "threshold_old": change.old,
-                    "threshold_new": change.new,
-                    "crossed": list(change.crossed),
-                    "repo_trust": estimate.to_dict(),
-                },
-                indent=2,
-            )
+        ctable = Table("model", *CHANGE_METRICS, header_style="bold")
+        for name in cbt.models():
+            ctable.add_row(escape(name), *(f"{cbt.mean(name, m):.3f}" for m in CHANGE_METRICS))
+        out.print(ctable)
+        out.print(
+            f"calibration of the change model: ECE {change_summary['ece']}, "
+            f"Brier skill {change_summary['brier_skill']}",
+            highlight=False,
         )
-        return
-    out.print(
-        f"{rule}: threshold {change.old:.2f} -> {change.new:.2f}"
-        + (f" (crossed {', '.join(f'{m:.2f}' for m in change.crossed)})" if change.crossed else "")
-        + f"; repository trust {estimate.mean:.2f} (lower bound {estimate.lower:.2f}, n={estimate.effective_n:.1f})",
-        highlight=False,
-    )
-
-
-@app.command()
-@handle_errors
-def trust(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
-    """The track record: trust per subject (decayed Beta, with sample size) and each rule's threshold."""
-    ws = open_workspace(path)
-    ledger = ws.trust()
-    estimates = ledger.estimates()
-    thresholds = ledger.thresholds()
-    levels = {level: ledger.level_allowed(level) for level in range(1, 6)}
-    if json_output:
-        print(
-            json.dumps(
-                {
-                    "estimates": [e.to_dict() for e in estimates],
-                    "thresholds": thresholds,
-                    "default_threshold": ledger.default_threshold,
-                    "levels_allowed": levels,
-                },
-                indent=2,
-            )
-        )
-        return
-    table = Table("kind", "subject", "mean", "lower (5%)", "n (decayed)", "n (raw)", header_style="bold")
-    for e in estimates:
-        table.add_row(
-            e.subject_kind, escape(e.subject), f"{e.mean:.2f}", f"{e.lower:.2f}", f"{e.effective_n:.1f}", str(e.raw_n)
-        )
-    out.print(table if estimates else "no outcomes recorded yet: `empathy feedback RULE --useful/--not-useful`")
-    out.print(
-        f"rule thresholds (default {ledger.default_threshold:.2f}): "
-        + (", ".join(f"{r}={t:.2f}" for r, t in sorted(thresholds.items())) or "none moved yet"),
-        highlight=False,
-    )
-    out.print("levels shown: " + ", ".join(f"{lv} {'yes' if ok else 'no'}" for lv, ok in levels.items()))
-
-
-@app.command()
-@handle_errors
-def stats(
-    path: PathArg = Path("."),
-    json_output: JsonOpt = False,
-    weeks: Annotated[int, typer.Option(help="Weeks of trust trend to show.")] = 8,
-) -> None:
-    """Usage and outcomes: patterns shown per kind, success rate per rule, the trust trend."""
-    ws = open_workspace(path)
-    ledger = ws.trust()
-    usage: dict[str, int] = {}
-    for p in ws.store.patterns(ws.repo_id, include_inactive=True):
-        usage[p.kind] = usage.get(p.kind, 0) + p.usage_count
-    rules = [
-        {
-            "rule": e.subject,
-            "success_rate": round(e.mean, 3),
-            "lower": round(e.lower, 3),
-            "n": e.raw_n,
-            "threshold": ledger.threshold(e.subject),
-        }
-        for e in ledger.estimates("rule")
-    ]
-    trend = [
-        {"as_of": int(e.as_of), "mean": round(e.mean, 3), "n": round(e.effective_n, 2)}
-        for e in ledger.history("repo", ledger.repo_subject, weeks, period="week")
-    ]
-    if json_output:
-        print(json.dumps({"pattern_usage": usage, "rules": rules, "trust_trend": trend}, indent=2))
-        return
-    out.print("patterns shown, by kind: " + (", ".join(f"{k}={v}" for k, v in sorted(usage.items())) or "none"))
-    table = Table("rule", "success rate", "lower", "n", "threshold", header_style="bold")
-    for r in rules:
-        table.add_row(
-            escape(str(r["rule"])),
-            f"{r['success_rate']:.2f}",
-            f"{r['lower']:.2f}",
-            str(r["n"]),
-            f"{r['threshold']:.2f}",
-        )
-    out.print(table if rules else "no feedback on rules yet")
-    out.print("repository trust, weekly: " + " ".join(f"{t['mean']:.2f}" for t in trend))
 
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)

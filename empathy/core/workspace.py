@@ -53,6 +53,12 @@ class Workspace:
     def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
         return ingest(self.info, self.store, progress=progress)
 
+    def settings_is_source(self) -> Callable[[str], bool]:
+        """The source-file test of the settings (suffixes and exclusions)."""
+        from empathy.core.context import is_source_path
+
+        return lambda path: is_source_path(self.settings, path)
+
     def classifier(self) -> FixClassifier:
         return FixClassifier(self.settings["fix_pattern"], self.settings["fix_exclude_pattern"])
 

@@ -312,9 +312,7 @@ def ingest(
         try:
             total = int(info.git.rev_list("--count", *rev_args))
         except git.GitCommandError as exc:
-            raise HistoryError(
-                f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT
-            ) from None
+            raise HistoryError(f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT) from None
         progress(0, total)
 
     boundary = _shallow_boundary(info)

@@ -1,0 +1,129 @@
+"""Change risk now: P(this change introduces a bug a later fix will repair).
+
+The change (a commit range or the working tree) is described with the same
+online features as the backtest (:func:`empathy.core.predict.jit.change_features`),
+as if it were the next commit after the history it builds on, and scored by
+the change model trained on every earlier change whose label is known today
+(B-SZZ links from fixes up to now).  Each input's contribution (coefficient x
+standardised value) is reported, so the score explains itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from empathy.core.history.szz import szz_links
+from empathy.core.history.view import CommitInfo, History, Touch
+from empathy.core.model import ChangeSet
+from empathy.core.predict.jit import ChangeFeatures, change_features, labels, one_thread
+from empathy.core.repo import RepoInfo
+from empathy.core.store.store import Store
+
+__all__ = ["ChangeRisk", "score_change"]
+
+MIN_TRAIN = 200
+_FACTORS = ("lines added (log)", "marked as a bug fix", "author's familiarity with the files", "other churn (log)")
+
+
+@dataclass
+class ChangeRisk:
+    probability: float
+    base_rate: float
+    percentile: float
+    train_rows: int
+    features: ChangeFeatures
+    factors: list[tuple[str, float, float]] = field(default_factory=list)
+    fallback: str = ""
+
+
+def _x(rows: list[ChangeFeatures]) -> np.ndarray:
+    return np.asarray(
+        [[math.log1p(r.la), float(r.fix), r.familiarity, math.log1p(r.other_churn)] for r in rows], dtype=float
+    ).reshape(len(rows), 4)
+
+
+def _as_next_commit(history: History, change: ChangeSet, exclude: set[str], message: str) -> History:
+    """The history without the change's own commits, plus the change as one more commit."""
+    kept = [c for c in history.commits if c.sha not in exclude]
+    ids = {f.path: f.id for f in history.files.values() if f.alive}
+    next_id = -1
+    touches = []
+    for path, (added, deleted) in change.lines.items():
+        fid = ids.get(path)
+        if fid is None:
+            fid, next_id = next_id, next_id - 1
+        touches.append(Touch(fid, path, added, deleted))
+    synthetic = CommitInfo(
+        index=len(history.commits),
+        sha=change.head or "WORKTREE",
+        author=change.author_email,
+        email=change.author_email,
+        authored_at=history.now,
+        committed_at=history.now,
+        message=message,
+        is_merge=False,
+        touches=touches,
+    )
+    return History([*kept, synthetic], history.files, history.classifier)
+
+
+def score_change(
+    info: RepoInfo,
+    store: Store,
+    repo_id: int,
+    history: History,
+    change: ChangeSet,
+    is_source: Callable[[str], bool],
+    exclude_shas: set[str],
+    message: str = "",
+) -> ChangeRisk | None:
+    """Score ``change``; None when it touches no source file."""
+    from sklearn.linear_model import LogisticRegression
+
+    trained = change_features(history, is_source)
+    when = {c.sha: c.committed_at for c in history.commits}
+    buggy = labels(szz_links(store, repo_id), when, known_by=history.now, is_source=is_source)
+    train = [r for r in trained if r.sha not in exclude_shas]
+    y = np.asarray([1 if r.sha in buggy else 0 for r in train])
+    mine = [
+        r
+        for r in change_features(_as_next_commit(history, change, exclude_shas, message), is_source)
+        if r.sha == (change.head or "WORKTREE")
+    ]
+    if not mine:
+        return None
+    target = mine[0]
+    base = float(y.mean()) if len(y) else 0.0
+    if len(train) < MIN_TRAIN or y.sum() < 20 or (len(y) - y.sum()) < 20:
+        return ChangeRisk(
+            probability=base,
+            base_rate=base,
+            percentile=math.nan,
+            train_rows=len(train),
+            features=target,
+            fallback=f"only {len(train)} earlier changes with known outcomes; showing the base rate",
+        )
+    x = _x(train)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    model = LogisticRegression(max_iter=2000)
+    with one_thread():
+        model.fit((x - mean) / std, y)
+        z = (_x([target]) - mean) / std
+        prob = float(model.predict_proba(z)[0, 1])
+        history_probs = model.predict_proba((x - mean) / std)[:, 1]
+    contrib = model.coef_[0] * z[0]
+    raw = [math.log1p(target.la), float(target.fix), target.familiarity, math.log1p(target.other_churn)]
+    factors = sorted(zip(_FACTORS, raw, contrib.tolist(), strict=True), key=lambda f: -abs(f[2]))
+    return ChangeRisk(
+        probability=prob,
+        base_rate=base,
+        percentile=float((history_probs < prob).mean()),
+        train_rows=len(train),
+        features=target,
+        factors=[(name, round(value, 3), round(c, 3)) for name, value, c in factors],
+    )
