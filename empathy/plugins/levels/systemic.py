@@ -58,7 +58,6 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from typing import Any
 
 from empathy.core.context import AnalysisContext
@@ -111,7 +110,7 @@ class _Direction:
     follow_ups: set[int] = field(default_factory=set)
     #: days from each follow-up back to its nearest trigger
     gaps: list[float] = field(default_factory=list)
-    #: (follow-up time, trigger index, follow-up index) for the nearest trigger of each follow-up
+    #: (follow-up time, trigger commit index, follow-up commit index), nearest trigger of each follow-up
     examples: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
@@ -169,17 +168,9 @@ def _count_from(places: list[int], lo: int) -> int:
     return len(places) - bisect.bisect_left(places, lo)
 
 
-def _is_source(context: AnalysisContext, path: str) -> bool:
-    """The miners' notion of a source file (MiningContext.is_source)."""
-    suffixes = tuple(context.core_settings["source_suffixes"])
-    if suffixes and not path.endswith(suffixes):
-        return False
-    return not any(fnmatch(path, pat) for pat in context.core_settings["exclude"])
-
-
 def _fixes(context: AnalysisContext, history: History, max_size: int) -> list[_Fix]:
     """The fix commits that can take part in a cycle, oldest first."""
-    wanted = {fid for fid, f in history.files.items() if f.alive and _is_source(context, f.path)}
+    wanted = {fid for fid, f in history.files.items() if f.alive and context.is_source(f.path)}
     out = []
     for c in history.commits:
         if not history.is_fix(c):
@@ -377,7 +368,14 @@ def _boundary_findings(context: AnalysisContext, patterns: list[Pattern]) -> lis
         groups[(mx, my)].append((x, y, p))
     out = []
     for (mx, my), pairs in groups.items():
-        pairs.sort(key=lambda t: (-float(t[2].evidence["degree"]), -int(t[2].evidence["shared_revs"]), t[0], t[1]))
+        pairs.sort(
+            key=lambda t: (
+                -float(t[2].evidence.get("degree", 0)),
+                -int(t[2].evidence.get("shared_revs", 0)),
+                t[0],
+                t[1],
+            )
+        )
         hub: dict[str, int] = defaultdict(int)
         for x, y, _p in pairs:
             hub[x] += 1
@@ -394,9 +392,10 @@ def _boundary_findings(context: AnalysisContext, patterns: list[Pattern]) -> lis
                 severity=Severity.WARNING if degree >= warn_degree else Severity.INFO,
                 location=Location(location),
                 reason=(
-                    f"the boundary between {mx} and {my} leaks: {len(pairs)} file pair"
-                    f"{'s' if len(pairs) != 1 else ''} change together across it (strongest: {x0} and {y0}, "
-                    f"{degree:.0f}% coupled over {p0.evidence['shared_revs']} shared commits)"
+                    f"the boundary between {mx} and {my} leaks: "
+                    f"{'1 file pair changes' if len(pairs) == 1 else f'{len(pairs)} file pairs change'} together "
+                    f"across it (strongest: {x0} and {y0}, {degree:.0f}% coupled over "
+                    f"{p0.evidence['shared_revs']} shared commits)"
                 ),
                 action=(
                     f"The boundary between {mx} and {my} leaks: move the shared concept into one module or "
