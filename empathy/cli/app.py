@@ -50,6 +50,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PathArg = Annotated[Path, typer.Argument(help="A path inside the git repository to analyse.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")]
 DbOpt = Annotated[
     str | None,
     typer.Option("--database-url", help="Store URL (overrides EMPATHY_DATABASE_URL and config files)."),
@@ -666,9 +667,6 @@ def patterns_list(
     out.print(table)
     if not ranked:
         err.print("no patterns stored yet: run `empathy analyze` or `empathy mine` first")
-
-
-RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="A path inside the repository.")]
 
 
 @patterns_app.command("export")
