@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -598,6 +599,310 @@ def eval_(
             f"Brier skill {change_summary['brier_skill']}",
             highlight=False,
         )
+
+
+@app.command()
+@handle_errors
+def risk(
+    rev: Annotated[str | None, typer.Argument(help="A commit or a range (A..B); omit with --diff.")] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Score the working-tree change against HEAD.")] = False,
+    path: RepoOpt = Path("."),
+    json_output: JsonOpt = False,
+    szz_budget: Annotated[
+        int, typer.Option(help="Most fixes to blame now for labels (blames persist; later runs continue).")
+    ] = 5000,
+) -> None:
+    """Change risk: P(the change introduces a bug), its contributing factors, and what the levels say."""
+    from empathy.core.predict.jit import ensure_szz
+    from empathy.core.predict.risk import score_change
+
+    if (rev is None) == (not diff):
+        raise ConfigError("give a revision or range, or --diff (not both)", "e.g. `empathy risk HEAD~3..HEAD`")
+    ws = open_workspace(path)
+    show = _progress_enabled(json_output)
+    _print_warnings(_run_ingest(ws, show))
+    change = _change_for(ws, diff, rev)
+    assert change is not None
+    history = ws.history()
+    exclude: set[str] = set()
+    message = ""
+    if rev is not None:
+        listing: str = ws.info.git.rev_list(f"{change.base}..{change.head}")
+        exclude = {s for s in listing.split() if s}
+        message = ws.info.git.log("-1", "--format=%B", change.head)
+    if show:
+        with err.status("linking fixes to the changes that caused them (SZZ)") as status:
+            left = ensure_szz(
+                ws.info,
+                ws.store,
+                ws.repo_id,
+                history,
+                ws.settings_is_source(),
+                szz_budget,
+                progress=lambda m: status.update(escape(m)),
+            )
+    else:
+        left = ensure_szz(ws.info, ws.store, ws.repo_id, history, ws.settings_is_source(), szz_budget)
+    result = score_change(ws.info, ws.store, ws.repo_id, history, change, _py_source(ws), exclude, message)
+    report = ws.findings(change=change)
+    if json_output:
+        payload: dict[str, Any] = {
+            "base": change.base,
+            "head": change.head,
+            "files": change.paths,
+            "added": change.added,
+            "deleted": change.deleted,
+            "fixes_not_yet_linked": left,
+            "findings": [f.to_dict() for f in report.findings],
+            "probability": None,
+        }
+        if result is not None:
+            payload.update(
+                probability=round(result.probability, 4),
+                base_rate=round(result.base_rate, 4),
+                percentile=None if math.isnan(result.percentile) else round(result.percentile, 3),
+                train_rows=result.train_rows,
+                fallback=result.fallback or None,
+                factors=[{"factor": n, "value": v, "contribution": c} for n, v, c in result.factors],
+                kamei={
+                    k: getattr(result.features, k)
+                    for k in (
+                        "ns",
+                        "nd",
+                        "nf",
+                        "entropy",
+                        "la",
+                        "ld",
+                        "lt",
+                        "fix",
+                        "ndev",
+                        "age",
+                        "nuc",
+                        "exp",
+                        "rexp",
+                        "sexp",
+                    )
+                },
+            )
+        print(json.dumps(payload, indent=2, default=str))
+        return
+    if result is None:
+        out.print("the change touches no Python source file: no change-risk score")
+    else:
+        pct = "" if math.isnan(result.percentile) else f", riskier than {result.percentile:.0%} of past changes"
+        out.print(
+            f"[bold]risk p={result.probability:.2f}[/] that this change introduces a bug a later fix repairs "
+            f"(base rate {result.base_rate:.2f}{pct}; trained on {result.train_rows} changes)",
+            highlight=False,
+        )
+        if result.fallback:
+            err.print(f"[yellow]note:[/] {escape(result.fallback)}")
+        for name, value, contribution in result.factors:
+            arrow = "raises" if contribution > 0 else "lowers"
+            out.print(
+                f"  {name} = {value} {arrow} the risk vs. an average change ({contribution:+.2f})", highlight=False
+            )
+    if left:
+        err.print(f"{left} fixes are not linked yet (rerun to continue); labels are incomplete until then")
+    _print_findings(report.findings, len(report.hidden))
+
+
+@app.command()
+@handle_errors
+def explain(
+    file: Annotated[str, typer.Argument(help="A file in the repository (as git shows it, or a path on disk).")],
+    path: RepoOpt = Path("."),
+    json_output: JsonOpt = False,
+    no_forecast: Annotated[bool, typer.Option("--no-forecast", help="Skip the forecast (faster).")] = False,
+) -> None:
+    """The history behind a file: commits, authors, renames, fixes, patterns, and its forecast."""
+    from empathy.core.explain import explain_file, resolve_repo_path
+    from empathy.core.predict.forecast import forecast_files
+    from empathy.core.predict.records import latest_record
+
+    ws = open_workspace(path)
+    _print_warnings(_run_ingest(ws, _progress_enabled(json_output)))
+    history = ws.history()
+    rel = resolve_repo_path(ws.info.root, file)
+    info = explain_file(ws.store, ws.repo_id, history, rel)
+    days = int(ws.settings["horizon_days"])
+    if not no_forecast and info["alive"]:
+        run = forecast_files(ws.info, history, _py_source(ws), horizon_days=days)
+        mine_ = next((f for f in run.forecasts if f.path == info["path"]), None)
+        if mine_ is not None:
+            info["forecast"] = {
+                "probability": round(mine_.probability, 3),
+                "horizon_days": days,
+                "rank": mine_.rank,
+                "files": run.files,
+                "drivers": mine_.drivers,
+                "fallback": run.fallback or None,
+                "track_record": latest_record(ws.store, ws.repo_id, "file", days),
+            }
+    if json_output:
+        print(json.dumps(info, indent=2))
+        return
+    out.print(f"[bold]{escape(info['path'])}[/]" + ("" if info["alive"] else " (no longer in HEAD)"))
+    if info["previous_names"]:
+        out.print("previously: " + escape(", ".join(info["previous_names"])))
+    out.print(
+        f"{info['commits']} commits from {info['first_change']} to {info['last_change']}, "
+        f"+{info['lines_added']}/-{info['lines_deleted']} lines, {info['fixes']} bug fixes",
+        highlight=False,
+    )
+    out.print("authors: " + escape(", ".join(f"{a['name']} {a['share']:.0%}" for a in info["authors"])))
+    for c in info["recent_commits"]:
+        out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['author'])}: {escape(c['subject'])}", highlight=False)
+    if info["recent_fixes"]:
+        out.print("recent fixes:")
+        for c in info["recent_fixes"]:
+            out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['subject'])}", highlight=False)
+    for p in info["patterns"]:
+        out.print(f"pattern {p['kind']}: {escape(p['summary'])}", highlight=False)
+    fc = info.get("forecast")
+    if fc:
+        record = fc["track_record"]
+        track = (
+            f"track record: top 20% of files held {record['touch@20%']:.0%} of later fixes over "
+            f"{record['cutoffs']} cutoffs (ECE {record['ece']})"
+            if record and "touch@20%" in record
+            else f"no track record yet (`empathy eval --horizon {days}`)"
+        )
+        out.print(
+            f"forecast: p={fc['probability']:.2f} of a bug-fix commit within {days} days, #{fc['rank']} of "
+            f"{fc['files']} files, driven by {', '.join(fc['drivers']) or 'size and activity'}; {track}",
+            highlight=False,
+        )
+
+
+@app.command()
+@handle_errors
+def answer(
+    question: Annotated[str, typer.Argument(help="The question id from a level-2 finding (e.g. fix-pattern).")],
+    value: Annotated[str, typer.Argument(help="Your answer (yes/no, or a regular expression for fix-pattern).")],
+    path: RepoOpt = Path("."),
+) -> None:
+    """Answer a level-2 question; the answer is stored and used from the next run on."""
+    from empathy.core.guided import save_answer
+
+    ws = open_workspace(path)
+    stored = save_answer(ws.store, ws.repo_id, question, value)
+    out.print(f"{question} = {stored!r} stored; it applies from the next run (`empathy config show` lists it)")
+
+
+@app.command()
+@handle_errors
+def feedback(
+    rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
+    useful: Annotated[bool, typer.Option("--useful/--not-useful", help="Was the warning worth showing?")] = True,
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+) -> None:
+    """Tell empathy whether a kind of warning helped: it moves that rule's threshold and the repo's trust."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    change = ledger.apply_feedback(rule, useful)
+    estimate = ledger.record("repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": rule})
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "rule": rule,
+                    "threshold_old": change.old,
+                    "threshold_new": change.new,
+                    "crossed": list(change.crossed),
+                    "repo_trust": estimate.to_dict(),
+                },
+                indent=2,
+            )
+        )
+        return
+    out.print(
+        f"{rule}: threshold {change.old:.2f} -> {change.new:.2f}"
+        + (f" (crossed {', '.join(f'{m:.2f}' for m in change.crossed)})" if change.crossed else "")
+        + f"; repository trust {estimate.mean:.2f} (lower bound {estimate.lower:.2f}, n={estimate.effective_n:.1f})",
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def trust(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
+    """The track record: trust per subject (decayed Beta, with sample size) and each rule's threshold."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    estimates = ledger.estimates()
+    thresholds = ledger.thresholds()
+    levels = {level: ledger.level_allowed(level) for level in range(1, 6)}
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "estimates": [e.to_dict() for e in estimates],
+                    "thresholds": thresholds,
+                    "default_threshold": ledger.default_threshold,
+                    "levels_allowed": levels,
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table("kind", "subject", "mean", "lower (5%)", "n (decayed)", "n (raw)", header_style="bold")
+    for e in estimates:
+        table.add_row(
+            e.subject_kind, escape(e.subject), f"{e.mean:.2f}", f"{e.lower:.2f}", f"{e.effective_n:.1f}", str(e.raw_n)
+        )
+    out.print(table if estimates else "no outcomes recorded yet: `empathy feedback RULE --useful/--not-useful`")
+    out.print(
+        f"rule thresholds (default {ledger.default_threshold:.2f}): "
+        + (", ".join(f"{r}={t:.2f}" for r, t in sorted(thresholds.items())) or "none moved yet"),
+        highlight=False,
+    )
+    out.print("levels shown: " + ", ".join(f"{lv} {'yes' if ok else 'no'}" for lv, ok in levels.items()))
+
+
+@app.command()
+@handle_errors
+def stats(
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+    weeks: Annotated[int, typer.Option(help="Weeks of trust trend to show.")] = 8,
+) -> None:
+    """Usage and outcomes: patterns shown per kind, success rate per rule, the trust trend."""
+    ws = open_workspace(path)
+    ledger = ws.trust()
+    usage: dict[str, int] = {}
+    for p in ws.store.patterns(ws.repo_id, include_inactive=True):
+        usage[p.kind] = usage.get(p.kind, 0) + p.usage_count
+    rules = [
+        {
+            "rule": e.subject,
+            "success_rate": round(e.mean, 3),
+            "lower": round(e.lower, 3),
+            "n": e.raw_n,
+            "threshold": ledger.threshold(e.subject),
+        }
+        for e in ledger.estimates("rule")
+    ]
+    trend = [
+        {"as_of": int(e.as_of), "mean": round(e.mean, 3), "n": round(e.effective_n, 2)}
+        for e in ledger.history("repo", ledger.repo_subject, weeks, period="week")
+    ]
+    if json_output:
+        print(json.dumps({"pattern_usage": usage, "rules": rules, "trust_trend": trend}, indent=2))
+        return
+    out.print("patterns shown, by kind: " + (", ".join(f"{k}={v}" for k, v in sorted(usage.items())) or "none"))
+    table = Table("rule", "success rate", "lower", "n", "threshold", header_style="bold")
+    for r in rules:
+        table.add_row(
+            escape(str(r["rule"])),
+            f"{r['success_rate']:.2f}",
+            f"{r['lower']:.2f}",
+            str(r["n"]),
+            f"{r['threshold']:.2f}",
+        )
+    out.print(table if rules else "no feedback on rules yet")
+    out.print("repository trust, weekly: " + " ".join(f"{t['mean']:.2f}" for t in trend))
 
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)

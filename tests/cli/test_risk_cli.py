@@ -1,0 +1,65 @@
+"""`empathy risk`: a change's probability with its factors, plus the findings for the change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from empathy.cli.app import app
+from tests.gitrepo import RepoBuilder
+
+
+def _history(repo: RepoBuilder, rounds: int = 140) -> None:
+    """Features append lines to core.py; every other feature's lines are later fixed."""
+    body: list[str] = []
+    day = 0
+    for k in range(rounds):
+        body += [f"x{k}_{j} = {j}\n" for j in range(1 + k % 5)]
+        day += 1
+        repo.commit(f"feature {k}", {"core.py": "".join(body), "util.py": f"u = {k}\n"}, day=day)
+        if k % 2 == 0:
+            body = [line.replace(f"x{k}_0 = 0", f"x{k}_0 = -1") for line in body]
+            day += 1
+            repo.commit(f"fix bug {k}", {"core.py": "".join(body)}, day=day)
+
+
+def _invoke(*args: str, tmp_path: Path) -> tuple[int, str]:
+    env = {"EMPATHY_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout
+
+
+def test_risk_of_a_commit_as_json(repo: RepoBuilder, tmp_path: Path) -> None:
+    _history(repo)
+    code, out = _invoke("risk", "HEAD", "--json", "-C", str(repo.path), tmp_path=tmp_path)
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["files"] == ["core.py", "util.py"]
+    assert 0.0 <= data["probability"] <= 1.0
+    assert data["train_rows"] == 209  # 140 features + 70 fixes, the scored commit left out
+    assert data["fallback"] is None
+    assert {f["factor"] for f in data["factors"]} >= {"lines added (log)", "marked as a bug fix"}
+    assert data["kamei"]["fix"] is False and data["kamei"]["la"] == 5 + 1  # x139_0..4 and util.py
+    assert data["fixes_not_yet_linked"] == 0
+
+
+def test_thin_history_falls_back_to_the_base_rate(repo: RepoBuilder, tmp_path: Path) -> None:
+    _history(repo, rounds=20)
+    code, out = _invoke("risk", "HEAD", "--json", "-C", str(repo.path), tmp_path=tmp_path)
+    assert code == 0, out
+    data = json.loads(out)
+    assert "only 29 earlier changes" in data["fallback"]
+    assert data["probability"] == data["base_rate"] and data["factors"] == []
+
+
+def test_risk_of_the_working_tree_and_usage_errors(repo: RepoBuilder, tmp_path: Path) -> None:
+    _history(repo, rounds=20)
+    repo.write("util.py", "u = 'changed'\n")
+    code, out = _invoke("risk", "--diff", "--json", "-C", str(repo.path), tmp_path=tmp_path)
+    assert code == 0, out
+    assert json.loads(out)["files"] == ["util.py"]
+    assert _invoke("risk", "-C", str(repo.path), tmp_path=tmp_path)[0] == 4  # neither REV nor --diff
+    assert _invoke("risk", "HEAD", "--diff", "-C", str(repo.path), tmp_path=tmp_path)[0] == 4
+    assert _invoke("risk", "no-such-rev", "-C", str(repo.path), tmp_path=tmp_path)[0] == 8
