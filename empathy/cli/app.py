@@ -73,6 +73,11 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             err.print("interrupted; the store keeps every completed batch, rerun to continue")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`empathy ... | head`): not an error worth a message.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except typer.Exit:
             raise
         except Exception as exc:
@@ -358,11 +363,13 @@ def findings(
     """What the levels say now: reasons, evidence and actions, most important first."""
     ws = open_workspace(path, _overrides(database_url))
     show = _progress_enabled(json_output)
-    _print_warnings(_run_ingest(ws, show))
-    if not ws.store.patterns(ws.repo_id):
-        _run_mine(ws, show)
+    ingested = _run_ingest(ws, show)
+    _print_warnings(ingested)
+    if ingested.new_commits or not ws.store.patterns(ws.repo_id):
+        _run_mine(ws, show)  # patterns must describe the same history as the findings
     change = _change_for(ws, diff, range_)
     report = ws.findings(change=change, paths=file or None, gated=not all_)
+    ws.store.count_usage(ws.repo_id, [str(f.evidence["pattern"]) for f in report.findings if "pattern" in f.evidence])
     if json_output:
         payload = {
             "findings": [f.to_dict() for f in report.findings],
@@ -422,7 +429,7 @@ def forecast(
     at = _parse_date(as_of)
     if at is not None and at < min((c.committed_at for c in history.commits), default=at):
         raise ConfigError(f"--as-of {as_of} is before the first commit; there is no history to learn from")
-    days = horizon or int(ws.settings["horizon_days"])
+    days = horizon if horizon is not None else int(ws.settings["horizon_days"])
     if days <= 0:
         raise ConfigError("--horizon must be a positive number of days")
     run = forecast_files(ws.info, history, _py_source(ws), as_of=at, horizon_days=days)
@@ -494,6 +501,8 @@ def eval_(
     from empathy.core.predict.backtest import METRICS, run_file_backtest
     from empathy.core.predict.records import save_record
 
+    if horizon <= 0 or cutoffs <= 0:
+        raise ConfigError("--horizon and --cutoffs must be positive")
     ws = open_workspace(path, _overrides(database_url))
     show = _progress_enabled(json_output)
     _print_warnings(_run_ingest(ws, show))
@@ -627,7 +636,10 @@ def risk(
     exclude: set[str] = set()
     message = ""
     if rev is not None:
-        listing: str = ws.info.git.rev_list(f"{change.base}..{change.head}")
+        from empathy.core.changes import EMPTY_TREE
+
+        spec = change.head if change.base == EMPTY_TREE else f"{change.base}..{change.head}"
+        listing: str = ws.info.git.rev_list(spec)
         exclude = {s for s in listing.split() if s}
         message = ws.info.git.log("-1", "--format=%B", change.head)
     if show:
@@ -799,6 +811,10 @@ def feedback(
     json_output: JsonOpt = False,
 ) -> None:
     """Tell empathy whether a kind of warning helped: it moves that rule's threshold and the repo's trust."""
+    if not rule.strip():
+        raise ConfigError(
+            "give the code of the finding the feedback is about", "e.g. `empathy feedback hotspot --useful`"
+        )
     ws = open_workspace(path)
     ledger = ws.trust()
     change = ledger.apply_feedback(rule, useful)

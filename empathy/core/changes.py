@@ -17,6 +17,10 @@ from empathy.core.repo import RepoInfo
 __all__ = ["BadRevisionError", "range_change", "working_tree_change"]
 
 
+#: git's empty tree: the base of a root commit's change.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
 class BadRevisionError(EmpathyError):
     exit_code = 8
 
@@ -63,8 +67,11 @@ def range_change(info: RepoInfo, spec: str) -> ChangeSet:
         base, head = f"{spec}^", spec
     base, head = base or "HEAD", head or "HEAD"
     try:
-        base_sha = info.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
         head_sha = info.git.rev_parse("--verify", "-q", f"{head}^{{commit}}")
+        if not sep and len(info.git.rev_list("--parents", "-n", "1", head_sha).split()) == 1:
+            base_sha = EMPTY_TREE  # a root commit: its change is everything it adds
+        else:
+            base_sha = info.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
     except git.GitCommandError:
         raise BadRevisionError(
             f"{spec!r} does not name commits in {info.root}",

@@ -95,7 +95,7 @@ def train_file_model(rows: Sequence[FileSnapshot], labels: Sequence[int]) -> Fil
             None,
             base,
             len(rows),
-            fallback=f"only {len(rows)} labelled file-years of history; ranking by the LOC/commits/TWR rank average",
+            fallback=f"only {len(rows)} labelled file-periods of history; ranking by the LOC/commits/TWR rank average",
         )
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression

@@ -41,6 +41,8 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
     for f in history.alive_files():
         if not context.is_source(f.path) or not context.concerns(f.path):
             continue
+        if context.change is not None and f.path not in context.change.paths:
+            continue
         question = f"generated:{f.path}"
         if question in answered:
             continue
@@ -68,6 +70,7 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
     if (
         "fix-pattern" not in answered
         and context.paths is None
+        and context.change is None
         and len(non_merge) >= int(cfg.get("min_commits_for_fix_question", 100))
         and share < float(cfg.get("min_fix_share", 0.02))
     ):
