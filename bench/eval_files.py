@@ -58,14 +58,13 @@ def main() -> int:
         print(
             "calibration of P(fix touch within horizon) per cutoff: "
             + ", ".join(f"ECE {c['ece']:.3f} / Brier skill {c['brier_skill']:.3f}" for c in cal)
+            + f"; ECE over all cutoffs' files pooled: {bt.pooled_ece:.3f}"
         )
         print()
     if len(per_repo) > 1:
         names = next(iter(per_repo.values())).keys()
         macro = {
-            n: {
-                m: statistics.fmean(v for r in per_repo.values() if not math.isnan(v := r[n][m])) for m in METRICS
-            }
+            n: {m: statistics.fmean(v for r in per_repo.values() if not math.isnan(v := r[n][m])) for m in METRICS}
             for n in names
         }
         print(_table(f"macro average over {len(per_repo)} repositories", macro))

@@ -588,7 +588,7 @@ def eval_(
     out.print(table)
     out.print(
         f"calibration of our probabilities: ECE {summary['ece']}, Brier skill {summary['brier_skill']} "
-        "(mean over cutoffs)",
+        f"(mean over cutoffs); ECE over all cutoffs pooled {summary['ece_pooled']}",
         highlight=False,
     )
     if cbt is not None and change_summary is not None:

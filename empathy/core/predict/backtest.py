@@ -49,6 +49,16 @@ class CutoffResult:
 class FileBacktest:
     horizon_days: int
     cutoffs: list[CutoffResult] = field(default_factory=list)
+    #: every cutoff's (probability, outcome) pairs, for an ECE estimated on all of them:
+    #: with 70-90 files per cutoff a per-cutoff ECE is mostly sampling noise.
+    pooled: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def pooled_ece(self) -> float:
+        if not self.pooled:
+            return math.nan
+        probs, outcomes = zip(*self.pooled, strict=True)
+        return expected_calibration_error(list(probs), list(outcomes))
 
     def summary(self) -> dict[str, object]:
         """Means per ranking and metric, plus calibration: what a track record shows."""
@@ -64,6 +74,7 @@ class FileBacktest:
             "best_baseline": best,
             "ece": round(statistics.fmean(c["ece"] for c in cal), 4) if cal else None,
             "brier_skill": round(statistics.fmean(c["brier_skill"] for c in cal), 4) if cal else None,
+            "ece_pooled": round(self.pooled_ece, 4) if self.pooled else None,
         }
 
     def mean(self, ranking: str, metric: str) -> float:
@@ -191,6 +202,7 @@ def run_file_backtest(
             cut.scores[name] = _score(ranked, truth, loc)
         probs = list(model.probabilities(files))
         outcomes = [1 if truth[f.file_id] > 0 else 0 for f in files]
+        result.pooled.extend(zip(probs, outcomes, strict=True))
         cut.calibration = {
             "ece": expected_calibration_error(probs, outcomes),
             "brier_skill": brier_skill(probs, outcomes, model.base_rate),
