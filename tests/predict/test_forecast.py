@@ -46,3 +46,36 @@ def test_thin_history_falls_back_and_says_so(repo: RepoBuilder, tmp_path: Path) 
     assert run.fallback and "rank average" in run.fallback
     assert {f.path for f in run.forecasts} == {"hot.py", "cold.py", "mid.py"}
     assert all(f.probability == run.base_rate for f in run.forecasts)
+
+
+def test_forecast_cache_follows_head_and_settings(repo: RepoBuilder, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from empathy.core.predict import forecast as fc
+
+    _build(repo, 120)
+    ws = open_workspace(repo.path, {"database_url": f"sqlite:///{tmp_path / 's.db'}", "exclude": []})
+    ws.ingest()
+    calls: list[int] = []
+    real = fc.forecast_files
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fc, "forecast_files", counting)
+
+    def run(key: str = "k") -> fc.ForecastRun:
+        return fc.cached_forecast(ws.store, ws.repo_id, ws.info, ws.history(), lambda p: True, 30, key)
+
+    first = run()
+    second = run()
+    assert len(calls) == 1  # the second answer came from the store
+    assert [(f.path, f.rank, f.probability, f.snapshot) for f in first.forecasts] == [
+        (f.path, f.rank, f.probability, f.snapshot) for f in second.forecasts
+    ]
+    run("other settings")
+    assert len(calls) == 2
+    repo.commit("fix bug late", {"cold.py": "c = 1\n"}, day=200)
+    ws = open_workspace(repo.path, {"database_url": f"sqlite:///{tmp_path / 's.db'}", "exclude": []})
+    ws.ingest()
+    run("other settings")
+    assert len(calls) == 3  # a new head misses the cache

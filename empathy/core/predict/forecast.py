@@ -9,17 +9,24 @@ drove it, so a surface can say why.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
 from empathy.core.predict.filemodel import FileModel, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
+from empathy.core.store.store import Store
+from empathy.core.store.tables import ForecastCacheRow
 
-__all__ = ["FileForecast", "ForecastRun", "forecast_files"]
+__all__ = ["FileForecast", "ForecastRun", "cached_forecast", "forecast_files"]
 
 #: How many earlier snapshots train the model; more reach further back, where the
 #: code base looked less like today's.
@@ -126,6 +133,85 @@ def forecast_files(
                 rank=rank,
                 drivers=_drivers(model, files[i]),
                 snapshot=files[i],
+            )
+        )
+    return run
+
+
+def _run_to_payload(run: ForecastRun) -> dict[str, Any]:
+    return {
+        "as_of": run.as_of,
+        "horizon_days": run.horizon_days,
+        "files": run.files,
+        "train_rows": run.train_rows,
+        "base_rate": run.base_rate,
+        "fallback": run.fallback,
+        "forecasts": [
+            {
+                "path": f.path,
+                "file_id": f.file_id,
+                "probability": f.probability,
+                "score": f.score,
+                "rank": f.rank,
+                "drivers": f.drivers,
+                "snapshot": dataclasses.asdict(f.snapshot),
+            }
+            for f in run.forecasts
+        ],
+    }
+
+
+def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
+    run = ForecastRun(
+        as_of=int(payload["as_of"]),
+        horizon_days=int(payload["horizon_days"]),
+        files=int(payload["files"]),
+        train_rows=int(payload["train_rows"]),
+        base_rate=float(payload["base_rate"]),
+        fallback=str(payload["fallback"]),
+    )
+    for f in payload["forecasts"]:
+        run.forecasts.append(
+            FileForecast(
+                path=f["path"],
+                file_id=int(f["file_id"]),
+                probability=float(f["probability"]),
+                score=float(f["score"]),
+                rank=int(f["rank"]),
+                drivers=list(f["drivers"]),
+                snapshot=FileSnapshot(**f["snapshot"]),
+            )
+        )
+    return run
+
+
+def cached_forecast(
+    store: Store,
+    repo_id: int,
+    info: RepoInfo,
+    history: History,
+    is_source: Callable[[str], bool],
+    horizon_days: int,
+    settings_key: str,
+) -> ForecastRun:
+    """The forecast as of the newest commit, computed once per head and settings.
+
+    Training takes seconds on a large repository; an editor asks about one file
+    at a time, so the run is kept in the store until the head or the settings
+    change (``settings_key`` hashes those that select files and mark fixes).
+    """
+    table = ForecastCacheRow.__table__  # type: ignore[attr-defined]
+    key = hashlib.sha256(f"{horizon_days}|{settings_key}|{len(FEATURES)}".encode()).hexdigest()[:32]
+    with store.engine.connect() as conn:
+        row = conn.execute(select(table.c.head, table.c.key, table.c.payload).where(table.c.repo_id == repo_id)).first()
+    if row is not None and row.head == info.head and row.key == key:
+        return _payload_to_run(dict(row.payload))
+    run = forecast_files(info, history, is_source, horizon_days=horizon_days)
+    with store.engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.repo_id == repo_id))
+        conn.execute(
+            insert(table).values(
+                repo_id=repo_id, head=info.head, key=key, created_at=int(time.time()), payload=_run_to_payload(run)
             )
         )
     return run

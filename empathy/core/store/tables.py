@@ -17,6 +17,7 @@ __all__ = [
     "CommitRow",
     "EvalRecordRow",
     "FileRow",
+    "ForecastCacheRow",
     "OutcomeRow",
     "PatternRow",
     "PluginRunRow",
@@ -220,3 +221,22 @@ class AnswerRow(SQLModel, table=True):
     question: str = Field(max_length=128)
     answer: str = Field(sa_column=Column(Text, nullable=False))
     answered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ForecastCacheRow(SQLModel, table=True):
+    """A forecast run kept for the head it was computed at (editor and CLI reuse it).
+
+    ``key`` hashes what the forecast depends on besides the head: horizon and the
+    settings that select files and mark fixes.  A new head or new settings miss
+    the cache; old rows are replaced, one per repository.
+    """
+
+    __tablename__ = "forecast_cache"
+    __table_args__ = (UniqueConstraint("repo_id", name="uq_forecast_cache_repo"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    head: str = Field(max_length=64)
+    key: str = Field(max_length=64)
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

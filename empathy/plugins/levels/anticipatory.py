@@ -20,7 +20,7 @@ from typing import Any
 from empathy.core.context import AnalysisContext
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding, Level, Location, Pattern, Severity
-from empathy.core.predict.forecast import ForecastRun, forecast_files
+from empathy.core.predict.forecast import ForecastRun, cached_forecast
 
 PLUGIN = "anticipatory"
 
@@ -34,11 +34,18 @@ def _forecasts(context: AnalysisContext) -> ForecastRun | None:
     if context.history is None or not context.history.commits:
         return None
     if context.forecasts is None:
-        run = forecast_files(
+        settings = context.core_settings
+        settings_key = "|".join(
+            str(settings[name]) for name in ("exclude", "source_suffixes", "fix_pattern", "fix_exclude_pattern")
+        )
+        run = cached_forecast(
+            context.store,
+            context.repo_id,
             context.repo,
             context.history,
             lambda p: p.endswith(".py") and context.is_source(p),
-            horizon_days=int(context.core_settings["horizon_days"]),
+            int(settings["horizon_days"]),
+            settings_key,
         )
         context.forecasts = [run]
     first = context.forecasts[0] if context.forecasts else None
