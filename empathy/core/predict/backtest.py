@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from empathy.core.history.view import DAY, History
-from empathy.core.predict.filemodel import rank_average, train_file_model
+from empathy.core.predict.filemodel import Period, rank_average, train_file_model
 from empathy.core.predict.metrics import (
     brier_skill,
     expected_calibration_error,
@@ -41,6 +41,7 @@ class CutoffResult:
     files: int
     fix_touches: int
     train_rows: int
+    ranking: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     calibration: dict[str, float] = field(default_factory=dict)
 
@@ -169,13 +170,12 @@ def run_file_backtest(
         if total == 0:
             continue
         progress(f"cutoff {len(result.cutoffs) + 1}: training")
-        train_rows: list[FileSnapshot] = []
-        train_y: list[int] = []
-        for t_at, t_snap in snaps.items():
-            if t_at + horizon <= at:  # labels complete by the cutoff: no leakage
-                train_rows.extend(t_snap.files)
-                train_y.extend(labels[t_at].get(f.file_id, 0) for f in t_snap.files)
-        model = train_file_model(train_rows, train_y)
+        periods: list[Period] = [
+            (t_snap.files, [labels[t_at].get(f.file_id, 0) for f in t_snap.files])
+            for t_at, t_snap in sorted(snaps.items(), reverse=True)
+            if t_at + horizon <= at  # labels complete by the cutoff: no leakage
+        ]
+        model = train_file_model(periods)
         files = snap.files
         loc = {f.file_id: f.loc for f in files}
         rankings: dict[str, list[int]] = {
@@ -188,7 +188,9 @@ def run_file_backtest(
             "rank avg (LOC, commits 12m, TWR)": _order(files, rank_average(files)),
             "oracle": _order(files, [truth[f.file_id] for f in files]),
         }
-        cut = CutoffResult(at=at, files=len(files), fix_touches=total, train_rows=len(train_rows))
+        cut = CutoffResult(
+            at=at, files=len(files), fix_touches=total, train_rows=model.train_rows, ranking=model.ranking
+        )
         rng = random.Random(at)
         rnd: dict[str, list[float]] = {m: [] for m in METRICS}
         ids = [f.file_id for f in files]

@@ -4,18 +4,21 @@ Trained per repository, on snapshots taken one horizon apart *before* the
 prediction time, each labelled with the fixes that followed it, all of them
 observed by the prediction time: nothing from the future leaks in.
 
-Two models share the features:
+Ranking.  Three candidates: the rank average of LOC, commits in 12 months and
+time-weighted fixes (the strongest simple baseline), and that prior averaged
+with the rank of a Poisson GLM or of Poisson gradient boosting of the number
+of fix touches.  Which one ranks is decided per repository by a time-split
+validation *inside* the training data: each candidate is fitted on the older
+periods and scored (touch@20%) on the newest complete period; the winner is
+refitted on all periods.  Ties go to the prior.  So on a repository where no
+learned model beats the prior, the prior ranks: the model never does worse
+than the best simple baseline on its own recent past.
 
-* a ranking model: Poisson gradient boosting of the number of fix touches
-  (what touch@k% rewards), averaged with the rank of a robust prior (LOC,
-  recent commits, time-weighted fixes) so thin training data cannot make it
-  worse than that prior;
-* a probability model: logistic regression of "at least one fix touch",
-  whose outputs are the forecasts users see; its calibration is measured by
-  the backtest, not assumed.
+Probability.  A logistic regression of "at least one fix touch"; its
+calibration is measured by the backtest (docs/evaluation.md), not assumed.
 
-With fewer than ``MIN_TRAIN`` labelled rows the model is not trained, and the
-fallback (the rank average, with the base rate as probability) says so.
+With fewer than ``MIN_TRAIN`` labelled rows nothing is trained, and the
+fallback (the prior, the base rate as probability) says so.
 """
 
 from __future__ import annotations
@@ -26,11 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from empathy.core.predict.metrics import touch_at
 from empathy.core.predict.snapshot import FileSnapshot
 
-__all__ = ["MIN_TRAIN", "FileModel", "rank_average", "train_file_model"]
+__all__ = ["MIN_TRAIN", "FileModel", "Period", "rank_average", "train_file_model"]
 
 MIN_TRAIN = 150
+PRIOR = "rank average (LOC, commits 12m, TWR)"
+CANDIDATES = (PRIOR, "prior + Poisson GLM", "prior + Poisson boosting")
+
+#: One labelled training period: the files of a snapshot and their fix touches after it.
+Period = tuple[Sequence[FileSnapshot], Sequence[int]]
 
 
 def _ranks(values: Sequence[float]) -> np.ndarray:
@@ -49,47 +58,111 @@ def rank_average(files: Sequence[FileSnapshot]) -> np.ndarray:
     return total / 3.0
 
 
+class _Scaler:
+    def __init__(self, x: np.ndarray) -> None:
+        self.mean = x.mean(axis=0)
+        self.std = x.std(axis=0)
+        self.std[self.std == 0] = 1.0
+
+    def __call__(self, files: Sequence[FileSnapshot]) -> np.ndarray:
+        x = np.asarray([f.vector() for f in files], dtype=float)
+        scaled: np.ndarray = (x - self.mean) / self.std
+        return scaled
+
+
+def _make(kind: str) -> object:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import PoissonRegressor
+
+    if kind == "prior + Poisson GLM":
+        return PoissonRegressor(alpha=1.0, max_iter=1000)
+    return HistGradientBoostingRegressor(
+        loss="poisson", max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=20, random_state=0
+    )
+
+
+def _flatten(periods: Sequence[Period]) -> tuple[list[FileSnapshot], np.ndarray]:
+    rows = [f for files, _y in periods for f in files]
+    y = np.asarray([v for _files, ys in periods for v in ys], dtype=float)
+    return rows, y
+
+
 @dataclass
 class FileModel:
     """A trained (or fallback) model; ``fallback`` says why it was not trained."""
 
+    ranking: str
     ranker: object | None
     classifier: object | None
-    scaler_mean: np.ndarray | None
-    scaler_std: np.ndarray | None
+    scale: _Scaler | None
     base_rate: float
     train_rows: int
     fallback: str = ""
+    validation: dict[str, float] | None = None
 
-    def _x(self, files: Sequence[FileSnapshot]) -> np.ndarray:
-        x = np.asarray([f.vector() for f in files], dtype=float)
-        if self.scaler_mean is not None and self.scaler_std is not None:
-            x = (x - self.scaler_mean) / self.scaler_std
-        return x
+    @property
+    def scaler_mean(self) -> np.ndarray | None:
+        return None if self.scale is None else self.scale.mean
+
+    @property
+    def scaler_std(self) -> np.ndarray | None:
+        return None if self.scale is None else self.scale.std
 
     def scores(self, files: Sequence[FileSnapshot]) -> np.ndarray:
         """Higher is riskier; used to rank files."""
         prior = rank_average(files)
-        if self.ranker is None or not files:
+        if self.ranker is None or self.scale is None or not files:
             return prior
-        pred = self.ranker.predict(self._x(files))  # type: ignore[attr-defined]
+        pred = self.ranker.predict(self.scale(files))  # type: ignore[attr-defined]
         blended: np.ndarray = (_ranks(list(pred)) + prior) / 2.0
         return blended
 
     def probabilities(self, files: Sequence[FileSnapshot]) -> np.ndarray:
         """P(at least one bug-fix touch within the horizon) per file."""
-        if self.classifier is None or not files:
+        if self.classifier is None or self.scale is None or not files:
             return np.full(len(files), self.base_rate)
-        return np.asarray(self.classifier.predict_proba(self._x(files))[:, 1])  # type: ignore[attr-defined]
+        return np.asarray(self.classifier.predict_proba(self.scale(files))[:, 1])  # type: ignore[attr-defined]
 
 
-def train_file_model(rows: Sequence[FileSnapshot], labels: Sequence[int]) -> FileModel:
-    """Fit on labelled snapshot rows (labels: fix touches within the horizon)."""
-    y = np.asarray(labels, dtype=float)
+def _fit_ranker(kind: str, rows: Sequence[FileSnapshot], y: np.ndarray, scale: _Scaler) -> object | None:
+    if kind == PRIOR:
+        return None
+    from empathy.core.predict.jit import one_thread
+
+    model = _make(kind)
+    with warnings.catch_warnings(), one_thread():  # two OpenMP threads are 25x slower here
+        warnings.simplefilter("ignore")
+        model.fit(scale(rows), y)  # type: ignore[attr-defined]
+    return model
+
+
+def _select(periods: Sequence[Period]) -> tuple[str, dict[str, float]]:
+    """Pick the ranking that did best on the newest period when fitted on the older ones."""
+    if len(periods) < 2:
+        return PRIOR, {}
+    newest_files, newest_y = periods[0]
+    truth = {f.file_id: int(v) for f, v in zip(newest_files, newest_y, strict=True)}
+    older_rows, older_y = _flatten(periods[1:])
+    if len(older_rows) < MIN_TRAIN or sum(truth.values()) == 0:
+        return PRIOR, {}
+    scale = _Scaler(np.asarray([f.vector() for f in older_rows], dtype=float))
+    results: dict[str, float] = {}
+    for kind in CANDIDATES:
+        trial = FileModel(kind, _fit_ranker(kind, older_rows, older_y, scale), None, scale, 0.0, len(older_rows))
+        scores = trial.scores(newest_files)
+        order = sorted(range(len(newest_files)), key=lambda i: (-float(scores[i]), newest_files[i].path))
+        results[kind] = touch_at([newest_files[i].file_id for i in order], truth, 0.2)
+    best = max(CANDIDATES, key=lambda k: (results[k], k == PRIOR))
+    return best, results
+
+
+def train_file_model(periods: Sequence[Period]) -> FileModel:
+    """Fit on labelled periods, newest first (labels: fix touches within the horizon)."""
+    rows, y = _flatten(periods)
     base = float((y > 0).mean()) if len(y) else 0.0
     if len(rows) < MIN_TRAIN or (y > 0).sum() < 10 or (y == 0).sum() < 10:
         return FileModel(
-            None,
+            PRIOR,
             None,
             None,
             None,
@@ -97,21 +170,16 @@ def train_file_model(rows: Sequence[FileSnapshot], labels: Sequence[int]) -> Fil
             len(rows),
             fallback=f"only {len(rows)} labelled file-periods of history; ranking by the LOC/commits/TWR rank average",
         )
-    from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression
 
-    x = np.asarray([r.vector() for r in rows], dtype=float)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    std[std == 0] = 1.0
-    xs = (x - mean) / std
-    ranker = HistGradientBoostingRegressor(
-        loss="poisson", max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=20, random_state=0
-    )
-    classifier = LogisticRegression(C=0.5, max_iter=2000)
     from empathy.core.predict.jit import one_thread
 
-    with warnings.catch_warnings(), one_thread():  # two OpenMP threads are 25x slower here
+    ranking, validation = _select(periods)
+    scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
+    classifier = LogisticRegression(C=0.5, max_iter=2000)
+    with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")
-        ranker.fit(xs, y)
-        classifier.fit(xs, (y > 0).astype(int))
-    return FileModel(ranker, classifier, mean, std, base, len(rows))
+        classifier.fit(scale(rows), (y > 0).astype(int))
+    return FileModel(
+        ranking, _fit_ranker(ranking, rows, y, scale), classifier, scale, base, len(rows), validation=validation
+    )

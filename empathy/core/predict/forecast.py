@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
-from empathy.core.predict.filemodel import FileModel, train_file_model
+from empathy.core.predict.filemodel import FileModel, Period, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
@@ -73,6 +73,7 @@ class ForecastRun:
     base_rate: float
     fallback: str
     forecasts: list[FileForecast] = field(default_factory=list)
+    ranking: str = ""
 
 
 def _drivers(model: FileModel, snap: FileSnapshot) -> list[str]:
@@ -96,8 +97,7 @@ def forecast_files(
 ) -> ForecastRun:
     at = history.now if as_of is None else as_of
     horizon = horizon_days * DAY
-    rows: list[FileSnapshot] = []
-    labels: list[int] = []
+    periods: list[Period] = []  # newest first
     for k in range(1, MAX_TRAIN_SNAPSHOTS + 1):
         t = at - k * horizon
         progress(f"training snapshot {k}/{MAX_TRAIN_SNAPSHOTS}")
@@ -105,9 +105,8 @@ def forecast_files(
         if snap is None or not snap.files:
             break
         truth = fix_touches_between(history, t, t + horizon)  # ends at or before `at`
-        rows.extend(snap.files)
-        labels.extend(truth.get(f.file_id, 0) for f in snap.files)
-    model = train_file_model(rows, labels)
+        periods.append((snap.files, [truth.get(f.file_id, 0) for f in snap.files]))
+    model = train_file_model(periods)
     current = take_snapshot(info, history, at, is_source)
     run = ForecastRun(
         as_of=at,
@@ -116,6 +115,7 @@ def forecast_files(
         train_rows=model.train_rows,
         base_rate=model.base_rate,
         fallback=model.fallback,
+        ranking=model.ranking,
     )
     if current is None or not current.files:
         return run
@@ -146,6 +146,7 @@ def _run_to_payload(run: ForecastRun) -> dict[str, Any]:
         "train_rows": run.train_rows,
         "base_rate": run.base_rate,
         "fallback": run.fallback,
+        "ranking": run.ranking,
         "forecasts": [
             {
                 "path": f.path,
@@ -169,6 +170,7 @@ def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
         train_rows=int(payload["train_rows"]),
         base_rate=float(payload["base_rate"]),
         fallback=str(payload["fallback"]),
+        ranking=str(payload.get("ranking", "")),
     )
     for f in payload["forecasts"]:
         run.forecasts.append(
