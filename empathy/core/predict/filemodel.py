@@ -32,9 +32,11 @@ import numpy as np
 from empathy.core.predict.metrics import touch_at
 from empathy.core.predict.snapshot import FileSnapshot
 
-__all__ = ["MIN_TRAIN", "FileModel", "Period", "rank_average", "train_file_model"]
+__all__ = ["MIN_TRAIN", "MODEL_VERSION", "FileModel", "Period", "rank_average", "train_file_model"]
 
 MIN_TRAIN = 150
+#: Bump when the model changes, so cached forecasts from an older model are not reused.
+MODEL_VERSION = 2
 PRIOR = "rank average (LOC, commits 12m, TWR)"
 CANDIDATES = (PRIOR, "prior + Poisson GLM", "prior + Poisson boosting")
 

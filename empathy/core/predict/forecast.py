@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
-from empathy.core.predict.filemodel import FileModel, Period, train_file_model
+from empathy.core.predict.filemodel import MODEL_VERSION, FileModel, Period, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
@@ -203,7 +203,7 @@ def cached_forecast(
     change (``settings_key`` hashes those that select files and mark fixes).
     """
     table = ForecastCacheRow.__table__  # type: ignore[attr-defined]
-    key = hashlib.sha256(f"{horizon_days}|{settings_key}|{len(FEATURES)}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{horizon_days}|{settings_key}|{MODEL_VERSION}|{FEATURES}".encode()).hexdigest()[:32]
     with store.engine.connect() as conn:
         row = conn.execute(select(table.c.head, table.c.key, table.c.payload).where(table.c.repo_id == repo_id)).first()
     if row is not None and row.head == info.head and row.key == key:
