@@ -14,7 +14,11 @@ refitted on all periods.  Ties go to the prior.  So on a repository where no
 learned model beats the prior, the prior ranks: the model never does worse
 than the best simple baseline on its own recent past.
 
-Probability.  A logistic regression of "at least one fix touch"; its
+Probability.  A logistic regression of "at least one fix touch", recalibrated
+with isotonic regression on *out-of-time* predictions: each older training
+period is predicted by a model fitted on the periods before it, so the
+calibration learns how far a year-ahead forecast typically drifts (the rate of
+fixes moves from year to year), not how well the model fits its own data.  Its
 calibration is measured by the backtest (docs/evaluation.md), not assumed.
 
 With fewer than ``MIN_TRAIN`` labelled rows nothing is trained, and the
@@ -36,7 +40,7 @@ __all__ = ["MIN_TRAIN", "MODEL_VERSION", "FileModel", "Period", "rank_average", 
 
 MIN_TRAIN = 150
 #: Bump when the model changes, so cached forecasts from an older model are not reused.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 PRIOR = "rank average (LOC, commits 12m, TWR)"
 CANDIDATES = (PRIOR, "prior + Poisson GLM", "prior + Poisson boosting")
 
@@ -101,6 +105,7 @@ class FileModel:
     train_rows: int
     fallback: str = ""
     validation: dict[str, float] | None = None
+    calibrator: object | None = None
 
     @property
     def scaler_mean(self) -> np.ndarray | None:
@@ -123,7 +128,10 @@ class FileModel:
         """P(at least one bug-fix touch within the horizon) per file."""
         if self.classifier is None or self.scale is None or not files:
             return np.full(len(files), self.base_rate)
-        return np.asarray(self.classifier.predict_proba(self.scale(files))[:, 1])  # type: ignore[attr-defined]
+        raw = np.asarray(self.classifier.predict_proba(self.scale(files))[:, 1])  # type: ignore[attr-defined]
+        if self.calibrator is None:
+            return raw
+        return np.asarray(self.calibrator.predict(raw), dtype=float)  # type: ignore[attr-defined]
 
 
 def _fit_ranker(kind: str, rows: Sequence[FileSnapshot], y: np.ndarray, scale: _Scaler) -> object | None:
@@ -158,6 +166,39 @@ def _select(periods: Sequence[Period]) -> tuple[str, dict[str, float]]:
     return best, results
 
 
+def _fit_classifier(rows: Sequence[FileSnapshot], y: np.ndarray) -> tuple[object, _Scaler]:
+    from sklearn.linear_model import LogisticRegression
+
+    from empathy.core.predict.jit import one_thread
+
+    scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
+    classifier = LogisticRegression(C=0.5, max_iter=2000)
+    with warnings.catch_warnings(), one_thread():
+        warnings.simplefilter("ignore")
+        classifier.fit(scale(rows), (y > 0).astype(int))
+    return classifier, scale
+
+
+def _out_of_time_calibrator(periods: Sequence[Period]) -> object | None:
+    """Isotonic map from raw to observed rates, fitted on year-ahead predictions of older periods."""
+    probs: list[float] = []
+    outcomes: list[int] = []
+    for i in range(len(periods) - 1):
+        rows, y = _flatten(periods[i + 1 :])
+        if len(rows) < MIN_TRAIN // 2 or (y > 0).sum() < 5 or (y == 0).sum() < 5:
+            continue
+        classifier, scale = _fit_classifier(rows, y)
+        files, labels = periods[i]
+        probs.extend(classifier.predict_proba(scale(files))[:, 1])  # type: ignore[attr-defined]
+        outcomes.extend(1 if v > 0 else 0 for v in labels)
+    if len(probs) < 100 or len(set(outcomes)) < 2:
+        return None
+    from sklearn.isotonic import IsotonicRegression
+
+    calibrator: object = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(probs, outcomes)
+    return calibrator
+
+
 def train_file_model(periods: Sequence[Period]) -> FileModel:
     """Fit on labelled periods, newest first (labels: fix touches within the horizon)."""
     rows, y = _flatten(periods)
@@ -172,16 +213,15 @@ def train_file_model(periods: Sequence[Period]) -> FileModel:
             len(rows),
             fallback=f"only {len(rows)} labelled file-periods of history; ranking by the LOC/commits/TWR rank average",
         )
-    from sklearn.linear_model import LogisticRegression
-
-    from empathy.core.predict.jit import one_thread
-
     ranking, validation = _select(periods)
-    scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
-    classifier = LogisticRegression(C=0.5, max_iter=2000)
-    with warnings.catch_warnings(), one_thread():
-        warnings.simplefilter("ignore")
-        classifier.fit(scale(rows), (y > 0).astype(int))
+    classifier, scale = _fit_classifier(rows, y)
     return FileModel(
-        ranking, _fit_ranker(ranking, rows, y, scale), classifier, scale, base, len(rows), validation=validation
+        ranking,
+        _fit_ranker(ranking, rows, y, scale),
+        classifier,
+        scale,
+        base,
+        len(rows),
+        validation=validation,
+        calibrator=_out_of_time_calibrator(periods),
     )
