@@ -7,6 +7,8 @@ epoch unless given), so tests that look at time windows are reproducible.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import git
@@ -100,3 +102,34 @@ def py_source(n_functions: int, depth: int = 1, tag: str = "") -> str:
         lines.append("    return 0")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+#: (path at commit time, lines added, lines deleted); counts are None for binary files.
+NumstatChange = tuple[str, int | None, int | None]
+
+
+def plain_numstat(path: Path, *extra: str) -> dict[str, list[NumstatChange]]:
+    """sha -> changes from git's own plain ``git log --numstat -M``, renames resolved to the new path.
+
+    An oracle independent of the ``-z`` parser under test (a different framing).
+    """
+    out = subprocess.run(
+        ["git", "log", "--numstat", "-M", "--format=@@%H", *extra, "HEAD"],
+        cwd=path,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8", "backslashreplace")
+    result: dict[str, list[NumstatChange]] = {}
+    current = ""
+    for line in out.splitlines():
+        if line.startswith("@@"):
+            current = line[2:]
+            result[current] = []
+        elif line.strip():
+            a, d, p = line.split("\t", 2)
+            if "{" in p and " => " in p:
+                p = re.sub(r"\{([^{}]*) => ([^{}]*)\}", r"\2", p).replace("//", "/").lstrip("/")
+            elif " => " in p:
+                p = p.split(" => ", 1)[1]
+            result[current].append((p, None if a == "-" else int(a), None if d == "-" else int(d)))
+    return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from empathy.core.history.gitlog import (
     FileChange,
     parse_log_stream,
 )
-from tests.gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder, plain_numstat
 
 # The exact arguments ingest uses, so the parser sees what it sees in production.
 INGEST_LOG_ARGS = [
@@ -91,28 +90,6 @@ def commit_raw_object(repo: RepoBuilder, message: bytes, author: bytes = b"Alice
     return sha
 
 
-def git_numstat_plain(path: Path) -> dict[str, list[tuple[str, int | None, int | None]]]:
-    """Per commit, git's own non ``-z`` numstat, renames resolved to the new path.
-
-    An implementation independent of the parser under test (different framing).
-    """
-    out = git_bytes(path, "log", "--numstat", "-M", "--format=@@%H", "HEAD").decode()
-    result: dict[str, list[tuple[str, int | None, int | None]]] = {}
-    current = ""
-    for line in out.splitlines():
-        if line.startswith("@@"):
-            current = line[2:]
-            result[current] = []
-        elif line.strip():
-            a, d, p = line.split("\t", 2)
-            if "{" in p and " => " in p:
-                p = re.sub(r"\{([^{}]*) => ([^{}]*)\}", r"\2", p).replace("//", "/").lstrip("/")
-            elif " => " in p:
-                p = p.split(" => ", 1)[1]
-            result[current].append((p, None if a == "-" else int(a), None if d == "-" else int(d)))
-    return result
-
-
 # ---------------------------------------------------------------------------
 # A real repository with every odd case, built once for the module.
 
@@ -169,7 +146,7 @@ def test_commits_and_order_match_git(odd_repo, odd_log) -> None:
 def test_counts_match_git_plain_numstat(odd_repo, odd_parsed) -> None:
     """For every commit with ASCII paths, the parsed numstat equals git's non -z numstat."""
     r, shas = odd_repo
-    plain = git_numstat_plain(r.path)
+    plain = plain_numstat(r.path)
     checked = 0
     for sha, changes in plain.items():
         if sha in (shas["bad_path"], shas["tail"]):  # quoted paths in non -z output

@@ -27,7 +27,7 @@ from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.repo import SHALLOW_HINT, open_repository
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryRow
-from tests.gitrepo import EPOCH, RepoBuilder
+from tests.gitrepo import EPOCH, RepoBuilder, plain_numstat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,25 +40,6 @@ Change = tuple[str, int | None, int | None]
 
 def git(path: Path, *args: str, **kw) -> str:
     return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True, **kw).stdout
-
-
-def git_numstat(path: Path, *extra: str) -> dict[str, list[Change]]:
-    """sha -> [(path at commit time, added, deleted)] from plain ``git log --numstat -M``."""
-    out = git(path, "log", "--numstat", "-M", "--format=@@%H", *extra, "HEAD")
-    result: dict[str, list[Change]] = {}
-    current = ""
-    for line in out.splitlines():
-        if line.startswith("@@"):
-            current = line[2:]
-            result[current] = []
-        elif line.strip():
-            a, d, p = line.split("\t", 2)
-            if "{" in p and " => " in p:
-                p = re.sub(r"\{([^{}]*) => ([^{}]*)\}", r"\2", p).replace("//", "/").lstrip("/")
-            elif " => " in p:
-                p = p.split(" => ", 1)[1]
-            result[current].append((p, None if a == "-" else int(a), None if d == "-" else int(d)))
-    return result
 
 
 def path_totals(per_commit: dict[str, list[Change]]) -> dict[str, tuple[int, int]]:
@@ -123,12 +104,12 @@ def sorted_changes(changes: list[Change]) -> list[Change]:
 
 def assert_matches_git(path: Path, store: Store, repo_id: int, *, exclude: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """The store's view of the history equals git's, commit by commit and in total."""
-    truth = {sha: ch for sha, ch in git_numstat(path).items() if sha not in exclude}
+    truth = {sha: ch for sha, ch in plain_numstat(path).items() if sha not in exclude}
     got = stored_changes(store, repo_id)
     assert set(got) == set(truth) | (exclude & set(got))
     for sha, changes in truth.items():
         assert sorted_changes(got[sha]) == sorted_changes(changes), sha
-    no_merges = {sha: ch for sha, ch in git_numstat(path, "--no-merges").items() if sha not in exclude}
+    no_merges = {sha: ch for sha, ch in plain_numstat(path, "--no-merges").items() if sha not in exclude}
     assert path_totals({s: got[s] for s in got if s not in exclude}) == path_totals(no_merges)
 
     assert store.commit_count(repo_id) == rev_count(path, "--no-merges")
@@ -407,8 +388,8 @@ def test_history_fixture_is_interesting(history: Path) -> None:
     assert rev_count(history, "--merges") >= 2
     assert re.search(r"^R\d+\t", log, re.M)
     assert re.search(r"^D\t", log, re.M)
-    assert any(a is None for ch in git_numstat(history).values() for _, a, _ in ch)
-    assert any(not ch for ch in git_numstat(history, "--no-merges").values())  # an empty commit
+    assert any(a is None for ch in plain_numstat(history).values() for _, a, _ in ch)
+    assert any(not ch for ch in plain_numstat(history, "--no-merges").values())  # an empty commit
 
 
 def test_ingest_matches_git(history: Path, store: Store) -> None:
@@ -667,7 +648,7 @@ def test_merges_are_stored_without_changes(store: Store, repo: RepoBuilder) -> N
     assert store.commit_count(report.repo_id, merges=True) == 7
     # churn excludes merges: totals are those of the non-merge commits only
     totals = path_totals(changes)
-    assert totals == path_totals(git_numstat(repo.path, "--no-merges"))
+    assert totals == path_totals(plain_numstat(repo.path, "--no-merges"))
     evil_diff = git(repo.path, "diff", "--numstat", f"{evil}^1", evil)
     assert evil_diff.strip(), "the merge itself changes lines relative to its first parent"
     assert_matches_git(repo.path, store, report.repo_id)
@@ -892,7 +873,7 @@ def test_kill_9_during_ingest_then_rerun(store: Store, store_url: str, tmp_path:
     repo_row = store.find_repository(open_repository(path).key)
     assert repo_row is not None and repo_row.head is None  # the run never completed
     assert repo_row.commit_count == survived and repo_row.next_seq == survived
-    truth = git_numstat(path)
+    truth = plain_numstat(path)
     for sha, changes in stored_changes(store, repo_row.id).items():  # type: ignore[arg-type]
         assert sorted_changes(changes) == sorted_changes(truth[sha])  # no half-written commit
 
@@ -931,7 +912,7 @@ def test_shallow_clone(store: Store, tmp_path: Path) -> None:
     rows = commits(store, report.repo_id)
     got = stored_changes(store, report.repo_id)
     assert rows[boundary].files_changed == 0 and got[boundary] == []
-    truth = git_numstat(dst)
+    truth = plain_numstat(dst)
     tree = set(git(dst, "ls-tree", "-r", "--name-only", boundary).split())
     assert {p for p, _, _ in truth[boundary]} == tree  # git shows the whole tree as added there
     assert_matches_git(dst, store, report.repo_id, exclude={boundary})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,6 @@ from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import PatternRow, PluginRunRow
 
 TABLES = {"repository", "commit", "file", "change", "pattern", "plugin_run", "szz_link", "alembic_version"}
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url, None)
-    try:
-        yield s
-    finally:
-        s.engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from sqlmodel import col, select
 
 from empathy.core.model import Event
 from empathy.core.store.db import make_engine, migrate
-from empathy.core.store.store import Store, open_store
+from empathy.core.store.store import Store
 from empathy.core.store.tables import OutcomeRow
 from empathy.core.trust import (
     FAILURE_OUTCOMES,
@@ -25,15 +24,6 @@ from empathy.core.trust import (
 T0 = 1_700_000_000  # a fixed "now" (2023-11-14), so decay is exact
 DAY = 86_400
 HALF_LIFE = 90 * DAY
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url, None)
-    try:
-        yield s
-    finally:
-        s.engine.dispose()
 
 
 @pytest.fixture
