@@ -656,6 +656,9 @@ def risk(
     else:
         left = ensure_szz(ws.info, ws.store, ws.repo_id, history, ws.settings_is_source(), szz_budget)
     result = score_change(ws.info, ws.store, ws.repo_id, history, change, _py_source(ws), exclude, message)
+    if not ws.store.patterns(ws.repo_id):
+        _run_mine(ws, show)
+    signals, signal_errors = ws.change_signals(change)
     report = ws.findings(change=change)
     if json_output:
         payload: dict[str, Any] = {
@@ -665,6 +668,17 @@ def risk(
             "added": change.added,
             "deleted": change.deleted,
             "fixes_not_yet_linked": left,
+            "signals": [
+                {
+                    "name": f.name,
+                    "score": f.score,
+                    "reason": f.reason,
+                    "source": f.source,
+                    "evidence": f.evidence,
+                    "paths": f.paths,
+                }
+                for f in signals
+            ],
             "findings": [f.to_dict() for f in report.findings],
             "probability": None,
         }
@@ -714,6 +728,12 @@ def risk(
             out.print(
                 f"  {name} = {value} {arrow} the risk vs. an average change ({contribution:+.2f})", highlight=False
             )
+    if signals:
+        out.print("history signals:")
+        for factor in signals:
+            out.print(f"  {factor.name} ({factor.score:.2f}): {escape(factor.reason)}", highlight=False)
+    for plugin, error in signal_errors.items():
+        err.print(f"[red]plugin {plugin} failed:[/] {escape(error)}", highlight=False)
     if left:
         err.print(f"{left} fixes are not linked yet (rerun to continue); labels are incomplete until then")
     _print_findings(report.findings, len(report.hidden))

@@ -19,7 +19,7 @@ from empathy.core.guided import apply_answers, load_answers
 from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
-from empathy.core.model import ChangeSet, Event, Finding, Pattern, fingerprint
+from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 
@@ -121,6 +121,40 @@ class Workspace:
         from empathy.core.findings import collect_findings
 
         return collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None)
+
+    def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
+        """Every ``score_change_risk`` plugin's factors for ``change``, and the plugins that failed."""
+        from empathy.core.context import AnalysisContext
+
+        context = AnalysisContext(
+            repo=self.info,
+            repo_id=self.repo_id,
+            store=self.store,
+            core_settings=self.settings,
+            history=self.history(),
+            change=change,
+        )
+        timeout = float(self.settings["plugin_timeout"])
+        factors: list[RiskFactor] = []
+        errors: dict[str, str] = {}
+        for name in self.host.implementations("score_change_risk"):
+            result = self.host.call_one(
+                "score_change_risk", name, timeout, context=context.for_plugin(name), change=change
+            )
+            value = result.value
+            if result.ok and not (isinstance(value, list) and all(isinstance(f, RiskFactor) for f in value)):
+                result.error = f"TypeError: score_change_risk returned {type(value).__name__}, not a list of RiskFactor"
+            self.store.record_plugin_run(
+                self.repo_id, name, "score_change_risk", result.seconds, len(value) if result.ok else 0, result.error
+            )
+            if result.error:
+                errors[name] = result.error
+                continue
+            for factor in value:
+                factor.source = name
+            factors.extend(value)
+        factors.sort(key=lambda f: (-f.score * f.weight, f.name))
+        return factors, errors
 
     def trust(self) -> TrustLedger:
         """This repository's trust ledger; threshold crossings go to the event listeners."""

@@ -1,0 +1,56 @@
+"""The built-in ``score_change_risk`` plugin: history signals that give a change's risk a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from empathy.core.changes import working_tree_change
+from tests.gitrepo import RepoBuilder
+from tests.plugins.helpers import lines, workspace
+
+SETTINGS = (
+    "[plugins.coupling]\nmin_revs = 3\nmin_shared_revs = 3\n"
+    "[plugins.churn]\ntop_share = 0.5\nmin_commits = 3\n"
+    "[plugins.ownership]\nmin_commits = 3\n"
+)
+
+
+def _repo(repo: RepoBuilder) -> None:
+    ann = ("Ann", "ann@x.org")
+    for k in range(6):
+        repo.commit(f"feature {k}", {"api.py": lines(20 + k, f"a{k}"), "client.py": f"c = {k}\n"}, author=ann)
+    for k in range(4):
+        repo.commit(f"tweak {k}", {"misc.py": f"m = {k}\n"}, author=("Bob", "bob@x.org"))
+
+
+def test_signals_for_a_change_by_a_newcomer(repo: RepoBuilder, tmp_path: Path) -> None:
+    _repo(repo)
+    ws = workspace(repo, tmp_path, SETTINGS)
+    ws.mine()
+    repo.write("api.py", lines(400, "new"))  # big, api.py only, and by someone new to it
+    change = working_tree_change(ws.info)
+    change.author_email = "carol@x.org"
+    factors, errors = ws.change_signals(change)
+    assert errors == {}
+    by_name = {f.name: f for f in factors}
+    assert by_name["partner-missing"].paths == ["client.py"]
+    assert by_name["partner-missing"].score == 1.0  # every api.py commit also changed client.py
+    assert "Ann" in by_name["new-author-in-island"].reason
+    assert by_name["unusually-large"].evidence["lines"] == change.added + change.deleted
+    assert by_name["hotspot-touched"].paths == ["api.py"]
+    assert all(f.source == "change-signals" for f in factors)
+    assert [f.score for f in factors] == sorted((f.score for f in factors), reverse=True)
+
+
+def test_no_signals_for_a_small_change_by_the_owner(repo: RepoBuilder, tmp_path: Path) -> None:
+    _repo(repo)
+    ws = workspace(repo, tmp_path, SETTINGS)
+    ws.mine()
+    repo.write("misc.py", "m = 99\n")
+    change = working_tree_change(ws.info)
+    change.author_email = "bob@x.org"
+    change.paths = ["misc.py"]  # leave the untracked settings file out of the change
+    change.lines = {"misc.py": change.lines["misc.py"]}
+    change.added, change.deleted = 1, 1
+    factors, _errors = ws.change_signals(change)
+    assert [f.name for f in factors] == []
