@@ -941,6 +941,104 @@ def stats(
     out.print("repository trust, weekly: " + " ".join(f"{t['mean']:.2f}" for t in trend))
 
 
+@app.command()
+@handle_errors
+def agents(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
+    """The agents the plugins register, what they need, and their last run (time and error)."""
+    ws = open_workspace(path)
+    runs = {r.plugin: r for r in ws.store.plugin_runs() if r.hook == "agent"}
+    rows = []
+    for agent in ws.agents():
+        run = runs.get(agent.name)
+        rows.append(
+            {
+                "name": agent.name,
+                "plugin": getattr(agent, "plugin", ""),
+                "requires": list(agent.requires),
+                "timeout": getattr(agent, "timeout", None),
+                "last_run": run.ran_at if run else None,
+                "seconds": round(run.seconds, 4) if run else None,
+                "error": run.error if run else None,
+            }
+        )
+    if json_output:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("agent", "plugin", "requires", "timeout", "last run", "seconds", "error", header_style="bold")
+    from datetime import UTC, datetime
+
+    for row in rows:
+        when = datetime.fromtimestamp(row["last_run"], tz=UTC).strftime("%Y-%m-%d %H:%M") if row["last_run"] else ""
+        table.add_row(
+            row["name"],
+            row["plugin"],
+            ", ".join(row["requires"]),
+            str(row["timeout"] or ""),
+            when,
+            "" if row["seconds"] is None else f"{row['seconds']:.3f}",
+            escape(row["error"] or ""),
+        )
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def brief(
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Files to ask about (default: the whole repository).")
+    ] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Ask about the working-tree change.")] = False,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="Ask about a commit range (A..B) or one commit.")
+    ] = None,
+    path: RepoOpt = Path("."),
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the agents for a question and print their answer: a short brief and the top actions."""
+    from empathy.core.explain import resolve_repo_path
+    from empathy.core.orchestrator import Request
+
+    ws = open_workspace(path)
+    show = _progress_enabled(json_output)
+    _print_warnings(_run_ingest(ws, show))
+    if not ws.store.patterns(ws.repo_id):
+        _run_mine(ws, show)
+    change = _change_for(ws, diff, range_)
+    paths = [resolve_repo_path(ws.info.root, f) for f in files or []]
+    request = Request(kind="change" if change else ("file" if paths else "repo"), paths=paths, change=change)
+    answer = ws.orchestrate(request)
+    insight = answer.value("insights")
+    findings_ = answer.value("findings") or []
+    if json_output:
+        payload: dict[str, Any] = {
+            "partial": answer.partial,
+            "failed": answer.failed,
+            "skipped": answer.skipped,
+            "seconds": round(answer.seconds, 4),
+            "agents": {
+                n: {"status": o.status, "seconds": round(o.seconds, 4), "error": o.error}
+                for n, o in answer.outcomes.items()
+            },
+            "brief": getattr(insight, "brief", None),
+            "actions": getattr(insight, "actions", None),
+            "findings": [f.to_dict() for f in (getattr(insight, "findings", None) or findings_)],
+        }
+        print(json.dumps(payload, indent=2, default=str))
+        return
+    if insight is not None:
+        out.print(escape(insight.brief), highlight=False)
+        for action in insight.actions:
+            out.print(f"-> {escape(action)}", highlight=False)
+    else:
+        _print_findings(findings_[: int(ws.settings["top"])], 0)
+    if answer.partial:
+        err.print(
+            "[yellow]partial answer:[/] "
+            + ", ".join(f"{n} {o.status}" for n, o in answer.outcomes.items() if o.status != "ok"),
+            highlight=False,
+        )
+
+
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

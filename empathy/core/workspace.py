@@ -20,6 +20,7 @@ from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
+from empathy.core.orchestrator import Agent, Answer, EventBus, Orchestrator, Request
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 
@@ -155,6 +156,35 @@ class Workspace:
             factors.extend(value)
         factors.sort(key=lambda f: (-f.score * f.weight, f.name))
         return factors, errors
+
+    def agents(self) -> list[Any]:
+        """Every agent the plugins register (``register_agents``), with the plugin that gave it."""
+        agents: list[Any] = []
+        for result in self.host.call_each("register_agents", timeout=10.0):
+            if not result.ok or not isinstance(result.value, list):
+                continue
+            for agent in result.value:
+                if isinstance(agent, Agent):
+                    agent.plugin = result.plugin  # type: ignore[attr-defined]
+                    agents.append(agent)
+        return agents
+
+    def orchestrate(self, request: Request, bus: EventBus | None = None) -> Answer:
+        """Run every registered agent for ``request``; each agent's last run is recorded."""
+        request.context.setdefault("workspace", self)
+        request.context.setdefault("settings", {})
+        orchestrator = Orchestrator(self.agents(), bus=bus)
+        answer = orchestrator.run(request)
+        for name, outcome in answer.outcomes.items():
+            self.store.record_plugin_run(
+                self.repo_id,
+                name,
+                "agent",
+                outcome.seconds,
+                1 if outcome.status == "ok" else 0,
+                None if outcome.status == "ok" else f"{outcome.status}: {outcome.error}",
+            )
+        return answer
 
     def trust(self) -> TrustLedger:
         """This repository's trust ledger; threshold crossings go to the event listeners."""
