@@ -1027,8 +1027,9 @@ def brief(
         return
     if insight is not None:
         out.print(escape(insight.brief), highlight=False)
-        for action in insight.actions:
-            out.print(f"-> {escape(action)}", highlight=False)
+        if not str(insight.source).startswith("deterministic"):  # the deterministic brief lists them already
+            for action in insight.actions:
+                out.print(f"-> {escape(action)}", highlight=False)
     else:
         _print_findings(findings_[: int(ws.settings["top"])], 0)
     if answer.partial:

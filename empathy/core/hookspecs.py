@@ -61,8 +61,9 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
 def register_agents() -> list[Any]:  # type: ignore[empty-body]
     """Return agent objects this plugin contributes to the orchestrator.
 
-    An agent has a ``name`` and a ``run(context)`` method; the orchestrator
-    (a later milestone) runs them with time-outs and merges their findings.
+    An agent has a ``name``, a tuple ``requires`` of the agents whose outputs
+    it reads, an optional ``timeout`` and a ``run(request, inputs)`` method
+    (see :mod:`empathy.core.orchestrator`).
     """
 
 

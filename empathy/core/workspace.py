@@ -172,7 +172,9 @@ class Workspace:
     def orchestrate(self, request: Request, bus: EventBus | None = None) -> Answer:
         """Run every registered agent for ``request``; each agent's last run is recorded."""
         request.context.setdefault("workspace", self)
-        request.context.setdefault("settings", {})
+        request.context.setdefault(
+            "settings", {"plugins": {name: self.settings.plugin(name) for name in self.settings.all_plugin_sections()}}
+        )
         orchestrator = Orchestrator(self.agents(), bus=bus)
         answer = orchestrator.run(request)
         for name, outcome in answer.outcomes.items():

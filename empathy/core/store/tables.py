@@ -18,6 +18,7 @@ __all__ = [
     "EvalRecordRow",
     "FileRow",
     "ForecastCacheRow",
+    "MemoryItemRow",
     "OutcomeRow",
     "PatternRow",
     "PluginRunRow",
@@ -240,3 +241,33 @@ class ForecastCacheRow(SQLModel, table=True):
     key: str = Field(max_length=64)
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MemoryItemRow(SQLModel, table=True):
+    """One remembered thing in the memory agent's short- or long-term layer.
+
+    ``key`` is what is remembered (a path, a finding's fingerprint, a
+    preference's name) and ``path`` the file it concerns, if any, so an agent
+    asking about a file finds everything remembered about it with one indexed
+    lookup.  ``count`` is how often it was seen and ``last_at`` when it was
+    last seen: consolidation promotes what recurs and forgets what is stale
+    from those two numbers alone (see ``empathy.core.memory``).
+    """
+
+    __tablename__ = "memory_item"
+    __table_args__ = (
+        UniqueConstraint("repo_id", "layer", "kind", "key", name="uq_memory_item"),
+        Index("ix_memory_item_recent", "repo_id", "layer", "last_at"),
+        Index("ix_memory_item_path", "repo_id", "path"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    layer: str = Field(max_length=16)
+    kind: str = Field(max_length=64)
+    key: str = Field(sa_column=Column(Text, nullable=False))
+    path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    count: int = 0
+    first_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

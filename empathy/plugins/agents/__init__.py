@@ -1,0 +1,1 @@
+"""Built-in agents for the orchestrator, each a plugin of the ``register_agents`` hook."""
