@@ -65,22 +65,16 @@ def collect_findings(
         paths=paths,
     )
     patterns = ws.store.patterns(ws.repo_id)
-    timeout = float(ws.settings["plugin_timeout"])
     report = FindingsReport()
     merged: dict[str, Finding] = {}
-    for name in ws.host.implementations("level_findings"):
-        result = ws.host.call_one("level_findings", name, timeout, context=context.for_plugin(name), patterns=patterns)
-        value = result.value
-        if result.ok and not (isinstance(value, list) and all(isinstance(f, Finding) for f in value)):
-            result.error = f"TypeError: level_findings returned {type(value).__name__}, not a list of Finding"
-        report.results.append(result)
-        ws.store.record_plugin_run(
-            ws.repo_id, name, "level_findings", result.seconds, len(value) if result.ok else 0, result.error
-        )
+    report.results = ws.call_plugins(
+        "level_findings", Finding, lambda name: {"context": context.for_plugin(name), "patterns": patterns}
+    )
+    for result in report.results:
         if not result.ok:
             continue
-        for finding in value:
-            finding.source = name  # the entry-point name is the plugin id everywhere
+        for finding in result.value:
+            finding.source = result.plugin  # the entry-point name is the plugin id everywhere
             kept = merged.get(finding.fingerprint)
             if kept is None or finding.severity.rank > kept.severity.rank:
                 merged[finding.fingerprint] = finding

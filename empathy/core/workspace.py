@@ -66,6 +66,37 @@ class Workspace:
     def history(self) -> History:
         return load_history(self.store, self.repo_id, self.classifier())
 
+    def call_plugins(
+        self,
+        hook: str,
+        item_type: type,
+        kwargs_for: Callable[[str], dict[str, Any]],
+        only: list[str] | None = None,
+        before: Callable[[str], None] | None = None,
+    ) -> list[CallResult]:
+        """Call each plugin's ``hook`` alone, check it returned a list of ``item_type``, record its run.
+
+        The one place where plugin output is validated and each plugin's last run
+        (time, count, error) is stored, for miners, levels and risk scorers alike.
+        """
+        timeout = float(self.settings["plugin_timeout"])
+        results: list[CallResult] = []
+        for name in self.host.implementations(hook):
+            if only is not None and name not in only:
+                continue
+            if before is not None:
+                before(name)
+            result = self.host.call_one(hook, name, timeout, **kwargs_for(name))
+            value = result.value
+            if result.ok and not (isinstance(value, list) and all(isinstance(v, item_type) for v in value)):
+                result.error = f"TypeError: {hook} returned {type(value).__name__}, not a list of {item_type.__name__}"
+                result.value = None
+            self.store.record_plugin_run(
+                self.repo_id, name, hook, result.seconds, len(result.value) if result.ok else 0, result.error
+            )
+            results.append(result)
+        return results
+
     def mine(self, progress: Callable[[str], None] | None = None, only: list[str] | None = None) -> MineReport:
         """Run every miner in isolation and persist what the healthy ones found."""
         report = MineReport()
@@ -77,33 +108,22 @@ class Workspace:
             core_settings=self.settings,
             progress=progress or (lambda _m: None),
         )
-        timeout = float(self.settings["plugin_timeout"])
         succeeded: list[str] = []
-        for name in self.host.implementations("mine_patterns"):
-            if only is not None and name not in only:
-                continue
-            if progress:
-                progress(f"mining: {name}")
-            result = self.host.call_one("mine_patterns", name, timeout, context=context.for_plugin(name))
-            value = result.value
-            if result.ok and not (isinstance(value, list) and all(isinstance(p, Pattern) for p in value)):
-                result.error = f"TypeError: mine_patterns returned {type(value).__name__}, not a list of Pattern"
-                result.value = None
+        results = self.call_plugins(
+            "mine_patterns",
+            Pattern,
+            lambda name: {"context": context.for_plugin(name)},
+            only=only,
+            before=(lambda name: progress(f"mining: {name}")) if progress else None,
+        )
+        for result in results:
             report.results.append(result)
             if result.ok:
-                succeeded.append(name)
-                for p in value:
-                    if p.plugin != name:  # the entry-point name is the plugin id everywhere
-                        p.plugin, p.key = name, fingerprint(name, p.kind, *p.subjects)
-                report.patterns.extend(value)
-            self.store.record_plugin_run(
-                self.repo_id,
-                name,
-                "mine_patterns",
-                result.seconds,
-                len(value) if result.ok else 0,
-                result.error,
-            )
+                succeeded.append(result.plugin)
+                for p in result.value:
+                    if p.plugin != result.plugin:  # the entry-point name is the plugin id everywhere
+                        p.plugin, p.key = result.plugin, fingerprint(result.plugin, p.kind, *p.subjects)
+                report.patterns.extend(result.value)
         if self.info.shallow:
             # Part of the history is invisible: say so on every pattern and halve the
             # confidence (ownership and age are the most misleading on a shallow clone).
@@ -135,25 +155,17 @@ class Workspace:
             history=self.history(),
             change=change,
         )
-        timeout = float(self.settings["plugin_timeout"])
         factors: list[RiskFactor] = []
         errors: dict[str, str] = {}
-        for name in self.host.implementations("score_change_risk"):
-            result = self.host.call_one(
-                "score_change_risk", name, timeout, context=context.for_plugin(name), change=change
-            )
-            value = result.value
-            if result.ok and not (isinstance(value, list) and all(isinstance(f, RiskFactor) for f in value)):
-                result.error = f"TypeError: score_change_risk returned {type(value).__name__}, not a list of RiskFactor"
-            self.store.record_plugin_run(
-                self.repo_id, name, "score_change_risk", result.seconds, len(value) if result.ok else 0, result.error
-            )
+        for result in self.call_plugins(
+            "score_change_risk", RiskFactor, lambda name: {"context": context.for_plugin(name), "change": change}
+        ):
             if result.error:
-                errors[name] = result.error
+                errors[result.plugin] = result.error
                 continue
-            for factor in value:
-                factor.source = name
-            factors.extend(value)
+            for factor in result.value:
+                factor.source = result.plugin
+            factors.extend(result.value)
         factors.sort(key=lambda f: (-f.score * f.weight, f.name))
         return factors, errors
 
