@@ -50,9 +50,13 @@ class Workspace:
     store: Store
     host: PluginHost
     repo_id: int
+    _history: History | None = field(default=None, repr=False, compare=False)
 
     def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        return ingest(self.info, self.store, progress=progress)
+        report = ingest(self.info, self.store, progress=progress)
+        if not report.up_to_date:
+            self._history = None
+        return report
 
     def settings_is_source(self) -> Callable[[str], bool]:
         """The source-file test of the settings (suffixes and exclusions)."""
@@ -64,7 +68,15 @@ class Workspace:
         return FixClassifier(self.settings["fix_pattern"], self.settings["fix_exclude_pattern"])
 
     def history(self) -> History:
-        return load_history(self.store, self.repo_id, self.classifier())
+        """The ingested history, loaded once and reused until the next ingest adds commits.
+
+        A command asks for it several times (the model, the risk signals, the
+        levels), and a long-lived process (the language server, the agents) for
+        every request; it is read-only, so one copy serves them all.
+        """
+        if self._history is None:
+            self._history = load_history(self.store, self.repo_id, self.classifier())
+        return self._history
 
     def call_plugins(
         self,
