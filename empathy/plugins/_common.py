@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from empathy.core.context import MiningContext
 from empathy.core.history.blobs import BlobReader, count_loc
 from empathy.core.history.view import DAY, FileInfo
+from empathy.core.model import Pattern
 
-__all__ = ["DAY", "date", "head_loc", "percentile_ranks", "saturate", "source_files"]
+__all__ = [
+    "DAY",
+    "MissingPartner",
+    "date",
+    "head_loc",
+    "missing_partners",
+    "percentile_ranks",
+    "saturate",
+    "source_files",
+]
 
 
 def date(ts: int) -> str:
@@ -46,3 +57,30 @@ def head_loc(context: MiningContext, files: list[FileInfo]) -> dict[int, int]:
         text = reader.read(context.repo.head, f.path)
         out[f.id] = count_loc(text) if text is not None else 0
     return out
+
+
+@dataclass(frozen=True)
+class MissingPartner:
+    """A changed file whose usual partner (by a coupling pattern) the change leaves untouched."""
+
+    changed: str
+    partner: str
+    share: float  # share of the changed file's commits that also changed the partner
+    revs_changed: int
+    shared_revs: int
+    pattern: Pattern
+
+
+def missing_partners(patterns: list[Pattern], changed: Collection[str], min_share: float) -> Iterator[MissingPartner]:
+    """The absent expected changes of a change, from the coupling patterns' conditional frequencies."""
+    for p in patterns:
+        if p.kind != "coupling" or len(p.subjects) != 2:
+            continue
+        a, b = p.subjects
+        ev = p.evidence
+        for mine, other, share, revs in (
+            (a, b, ev.get("b_given_a"), ev.get("revs_a")),
+            (b, a, ev.get("a_given_b"), ev.get("revs_b")),
+        ):
+            if mine in changed and other not in changed and share is not None and share >= min_share:
+                yield MissingPartner(mine, other, float(share), int(revs or 0), int(ev.get("shared_revs", 0)), p)

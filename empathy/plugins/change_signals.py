@@ -21,6 +21,7 @@ from typing import Any
 from empathy.core.context import AnalysisContext
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import ChangeSet, Pattern, RiskFactor
+from empathy.plugins._common import missing_partners
 
 PLUGIN = "change-signals"
 
@@ -57,22 +58,17 @@ def score_change_risk(context: AnalysisContext, change: ChangeSet) -> list[RiskF
                 )
             )
     min_share = float(context.settings.get("partner_min_share", 0.5))
-    for p in patterns:
-        if p.kind != "coupling" or len(p.subjects) != 2:
-            continue
-        a, b = p.subjects
-        for mine, other, share in ((a, b, p.evidence.get("b_given_a")), (b, a, p.evidence.get("a_given_b"))):
-            if mine in changed and other not in changed and share is not None and share >= min_share:
-                factors.append(
-                    RiskFactor(
-                        name="partner-missing",
-                        score=round(float(share), 4),
-                        reason=f"{other} changed with {mine} in {share:.0%} of its commits and is untouched",
-                        source=PLUGIN,
-                        evidence={"changed": mine, "partner": other, "shared_revs": p.evidence.get("shared_revs")},
-                        paths=[other],
-                    )
-                )
+    for m in missing_partners(patterns, changed, min_share):
+        factors.append(
+            RiskFactor(
+                name="partner-missing",
+                score=round(m.share, 4),
+                reason=f"{m.partner} changed with {m.changed} in {m.share:.0%} of its commits and is untouched",
+                source=PLUGIN,
+                evidence={"changed": m.changed, "partner": m.partner, "shared_revs": m.shared_revs},
+                paths=[m.partner],
+            )
+        )
     history = context.history
     if history is not None and change.author_email:
         author = change.author_email.lower()

@@ -14,6 +14,7 @@ from typing import Any
 from empathy.core.context import AnalysisContext
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding, Level, Location, Pattern, Severity
+from empathy.plugins._common import missing_partners
 
 PLUGIN = "proactive"
 
@@ -67,46 +68,32 @@ def _location(p: Pattern) -> Location:
 
 
 def _missing_partners(context: AnalysisContext, patterns: list[Pattern], min_share: float) -> list[Finding]:
-    change = context.change
-    if change is None:
+    if context.change is None:
         return []
-    changed = set(change.paths)
-    out = []
-    for p in patterns:
-        if p.kind != "coupling" or len(p.subjects) != 2:
-            continue
-        a, b = p.subjects
-        ev = p.evidence
-        for mine, other, share, revs in (
-            (a, b, ev.get("b_given_a"), ev.get("revs_a")),
-            (b, a, ev.get("a_given_b"), ev.get("revs_b")),
-        ):
-            if mine in changed and other not in changed and share is not None and share >= min_share:
-                shared = int(ev.get("shared_revs", 0))
-                out.append(
-                    Finding(
-                        code="missing-partner",
-                        level=Level.PROACTIVE,
-                        severity=Severity.WARNING,
-                        location=Location(other),
-                        reason=(
-                            f"you changed {mine}; {other} changed with it in {shared} of {revs} commits "
-                            "and is untouched"
-                        ),
-                        action=f"Check whether {other} needs the matching change (open it next to {mine})",
-                        source=PLUGIN,
-                        evidence={
-                            "changed": mine,
-                            "partner": other,
-                            "shared_revs": shared,
-                            "revs_changed": revs,
-                            "share": share,
-                            "degree": ev.get("degree"),
-                        },
-                        score=float(share),
-                    )
-                )
-    return out
+    return [
+        Finding(
+            code="missing-partner",
+            level=Level.PROACTIVE,
+            severity=Severity.WARNING,
+            location=Location(m.partner),
+            reason=(
+                f"you changed {m.changed}; {m.partner} changed with it in {m.shared_revs} of {m.revs_changed} "
+                "commits and is untouched"
+            ),
+            action=f"Check whether {m.partner} needs the matching change (open it next to {m.changed})",
+            source=PLUGIN,
+            evidence={
+                "changed": m.changed,
+                "partner": m.partner,
+                "shared_revs": m.shared_revs,
+                "revs_changed": m.revs_changed,
+                "share": m.share,
+                "degree": m.pattern.evidence.get("degree"),
+            },
+            score=m.share,
+        )
+        for m in missing_partners(patterns, set(context.change.paths), min_share)
+    ]
 
 
 @hookimpl
