@@ -480,6 +480,14 @@ def forecast(
         err.print(f"no track record for a {days}-day horizon yet: run `empathy eval --horizon {days}`")
 
 
+def _metrics_table(label: str, names: list[str], metrics: tuple[str, ...], mean: Callable[[str, str], float]) -> Table:
+    """One row per model or ranking, one column per metric (means over the cutoffs)."""
+    table = Table(label, *metrics, header_style="bold")
+    for name in names:
+        table.add_row(escape(name), *(f"{mean(name, m):.3f}" for m in metrics))
+    return table
+
+
 @app.command("eval")
 @handle_errors
 def eval_(
@@ -582,10 +590,7 @@ def eval_(
         f"file level, {len(bt.cutoffs)} cutoffs, {horizon}-day horizon, truth = bug-fix commits after each cutoff",
         highlight=False,
     )
-    table = Table("ranking", *METRICS, header_style="bold")
-    for name in bt.rankings():
-        table.add_row(escape(name), *(f"{bt.mean(name, m):.3f}" for m in METRICS))
-    out.print(table)
+    out.print(_metrics_table("ranking", bt.rankings(), METRICS, bt.mean))
     out.print(
         f"calibration of our probabilities: ECE {summary['ece']}, Brier skill {summary['brier_skill']} "
         f"(mean over cutoffs); ECE over all cutoffs pooled {summary['ece_pooled']}",
@@ -599,10 +604,7 @@ def eval_(
             f"{cbt.fixes} fixes" + (f" (skipped: {'; '.join(cbt.skipped)})" if cbt.skipped else ""),
             highlight=False,
         )
-        ctable = Table("model", *CHANGE_METRICS, header_style="bold")
-        for name in cbt.models():
-            ctable.add_row(escape(name), *(f"{cbt.mean(name, m):.3f}" for m in CHANGE_METRICS))
-        out.print(ctable)
+        out.print(_metrics_table("model", cbt.models(), CHANGE_METRICS, cbt.mean))
         out.print(
             f"calibration of the change model: ECE {change_summary['ece']}, "
             f"Brier skill {change_summary['brier_skill']}",
