@@ -18,6 +18,7 @@ __all__ = [
     "EvalRecordRow",
     "FileRow",
     "ForecastCacheRow",
+    "GateDecisionRow",
     "MemoryItemRow",
     "OutcomeRow",
     "PatternRow",
@@ -271,3 +272,24 @@ class MemoryItemRow(SQLModel, table=True):
     first_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class GateDecisionRow(SQLModel, table=True):
+    """One deployment-gate verdict and its full JSON report.
+
+    Kept so the webhook service can answer ``GET /v1/gate/{sha}`` for canary
+    tools and so a re-run on the same inputs can be compared with the last one.
+    """
+
+    __tablename__ = "gate_decision"
+    __table_args__ = (Index("ix_gate_decision_repo_head", "repo_id", "head"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repository.id")
+    base: str = Field(max_length=64)
+    head: str = Field(max_length=64)
+    decision: str = Field(max_length=16)
+    risk: float = 0.0
+    trust: float | None = None
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
