@@ -56,7 +56,7 @@ __all__ = [
 #: What a track record can be about.  ``repo`` outcomes use the repository
 #: key as subject (see :attr:`TrustLedger.repo_subject`); ``level`` outcomes
 #: use the level number as text.
-SUBJECT_KINDS = frozenset({"repo", "team", "service", "rule", "level"})
+SUBJECT_KINDS = frozenset({"repo", "team", "service", "rule", "level", "deploy"})
 
 #: Outcomes that count for the subject (the warning helped, the deploy held).
 SUCCESS_OUTCOMES = frozenset({"useful", "acted", "deploy_success"})

@@ -19,6 +19,8 @@ __all__ = [
     "FileRow",
     "ForecastCacheRow",
     "GateDecisionRow",
+    "GithubDeliveryRow",
+    "GithubGateAnswerRow",
     "MemoryItemRow",
     "OutcomeRow",
     "PatternRow",
@@ -26,6 +28,11 @@ __all__ = [
     "RepositoryRow",
     "SzzRow",
     "ThresholdRow",
+    "WebhookApiKeyRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
+    "WebhookEndpointRow",
+    "WebhookMessageRow",
 ]
 
 
@@ -293,3 +300,143 @@ class GateDecisionRow(SQLModel, table=True):
     trust: float | None = None
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# -- the webhook service (empathy.webhooks) ----------------------------------
+# Delivery times are float unix seconds: retries and the emit-to-delivery path
+# are scheduled at sub-second precision, which integer seconds cannot express.
+
+
+class WebhookApiKeyRow(SQLModel, table=True):
+    """An API key of the webhook service; only its SHA-256 is stored, never the key."""
+
+    __tablename__ = "webhook_api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: float
+    last_used_at: float | None = None
+    revoked: bool = False
+
+
+class WebhookEndpointRow(SQLModel, table=True):
+    """A subscription: a URL, the event types it wants (empty: all) and its signing secrets.
+
+    During a rotation ``previous_secret`` keeps signing too until
+    ``previous_expires_at``, so a receiver can switch keys without dropping a delivery.
+    ``failing_since`` is the start of the current run of failures (None while healthy).
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    previous_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous_expires_at: float | None = None
+    max_concurrency: int = 10
+    disabled: bool = False
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failing_since: float | None = None
+    created_at: float
+    updated_at: float
+
+
+class WebhookMessageRow(SQLModel, table=True):
+    """One event as sent: ``payload`` is the exact body every attempt signs and posts."""
+
+    __tablename__ = "webhook_message"
+    __table_args__ = (Index("ix_webhook_message_created", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    event_type: str = Field(max_length=128)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: float
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """The outbox: one message owed to one endpoint, claimed by workers.
+
+    ``status`` is pending, delivering (claimed until ``claimed_until``; a
+    crashed worker's claim lapses and another worker takes the row),
+    succeeded or failed (retries exhausted, endpoint gone or disabled).
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "endpoint_id", name="uq_webhook_delivery"),
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="webhook_message.id")
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id")
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt_at: float
+    claimed_until: float | None = None
+    last_status_code: int | None = None
+    created_at: float
+    updated_at: float
+
+
+class WebhookAttemptRow(SQLModel, table=True):
+    """One delivery attempt, kept for the log: status, latency, truncated response, error."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (
+        Index("ix_webhook_attempt_delivery", "delivery_id"),
+        Index("ix_webhook_attempt_endpoint", "endpoint_id", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhook_delivery.id")
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id")
+    message_id: int = Field(foreign_key="webhook_message.id")
+    attempt: int
+    started_at: float
+    latency_ms: float = 0.0
+    status_code: int | None = None
+    response: str = Field(default="", sa_column=Column(Text, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_attempt_at: float | None = None
+    worker: str = Field(default="", max_length=64)
+
+
+class GithubDeliveryRow(SQLModel, table=True):
+    """An inbound GitHub delivery: de-duplicated by ``X-GitHub-Delivery``, worked off a queue."""
+
+    __tablename__ = "github_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    event: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: float
+    finished_at: float | None = None
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class GithubGateAnswerRow(SQLModel, table=True):
+    """The answer given to one deployment protection rule request: one per (run, environment)."""
+
+    __tablename__ = "github_gate_answer"
+    __table_args__ = (UniqueConstraint("run_id", "environment", name="uq_github_gate_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    environment: str = Field(sa_column=Column(Text, nullable=False))
+    sha: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    answered_at: float
+    callback_status: int | None = None
