@@ -55,7 +55,8 @@ __all__ = [
 
 #: What a track record can be about.  ``repo`` outcomes use the repository
 #: key as subject (see :attr:`TrustLedger.repo_subject`); ``level`` outcomes
-#: use the level number as text.
+#: use the level number as text; ``deploy`` outcomes (from the webhook
+#: service's ``deployment_status`` events) use the environment name.
 SUBJECT_KINDS = frozenset({"repo", "team", "service", "rule", "level", "deploy"})
 
 #: Outcomes that count for the subject (the warning helped, the deploy held).
