@@ -13,6 +13,7 @@ __all__ = [
     "HistoryError",
     "NotARepositoryError",
     "PatternFileError",
+    "ServiceConfigError",
     "StoreError",
 ]
 
@@ -52,3 +53,9 @@ class HistoryError(EmpathyError):
     """git could not read the history (corrupt objects, missing packs ...)."""
 
     exit_code = 7
+
+
+class ServiceConfigError(EmpathyError):
+    """The webhook service cannot start as configured (bind address, database, Redis, settings)."""
+
+    exit_code = 12

@@ -1,0 +1,263 @@
+"""The delivery engine: claim due outbox rows, sign, post to the vetted address, record.
+
+One :class:`DeliveryWorker` runs in each worker process (or inside the API
+process in the single-process default).  Each round it claims a batch,
+sends the batch concurrently (limited per endpoint), then records every
+attempt in one transaction.  It wakes on a timer (``poll_interval``) or at
+once when :meth:`DeliveryWorker.wake` is called (the service calls it when it
+stores an event; other processes reach it through the Redis bus).
+
+Rules (Standard Webhooks): only 2xx is success; redirects are not followed
+(a 3xx is a failure); 410 disables the endpoint; 429 and 503 honour
+``Retry-After``; every attempt has a time-out; a failure is retried on the
+schedule with jitter until it is exhausted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import ipaddress
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from empathy.core.model import Event
+from empathy.core.store.store import Store
+from empathy.webhooks import outbox
+from empathy.webhooks.outbox import AttemptResult, Claim
+from empathy.webhooks.signing import signature_header
+from empathy.webhooks.ssrf import AddressPolicy, BlockedAddress
+
+__all__ = ["DEFAULT_SCHEDULE", "DeliveryWorker", "RetryPolicy"]
+
+log = logging.getLogger("empathy.webhooks.delivery")
+
+#: Seconds before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix's schedule).
+DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+#: The longest ``Retry-After`` honoured; a longer one is cut to this.
+MAX_RETRY_AFTER = 86_400.0
+
+
+@dataclass
+class RetryPolicy:
+    """When to try again: ``schedule[n]`` seconds after the n-th failed attempt, with jitter.
+
+    ``jitter`` maps a delay to the jittered delay; the default spreads it by
+    up to +-10 % so endpoints that failed together do not retry together.
+    Tests pass ``lambda d: d`` and a short schedule.
+    """
+
+    schedule: Sequence[float] = DEFAULT_SCHEDULE
+    jitter: Callable[[float], float] = field(default=lambda d: d * random.uniform(0.9, 1.1))
+
+    def next_delay(self, attempts_done: int) -> float | None:
+        """Seconds until the next attempt after ``attempts_done`` attempts, or None when exhausted."""
+        if attempts_done >= len(self.schedule):
+            return None
+        return max(0.0, self.jitter(float(self.schedule[attempts_done])))
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from now: an integer, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
+
+
+def _host_header(host: str, port: int, scheme: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return shown if port == default else f"{shown}:{port}"
+
+
+class DeliveryWorker:
+    """Claims and sends deliveries until stopped; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: AddressPolicy,
+        retry: RetryPolicy | None = None,
+        *,
+        timeout: float = 15.0,
+        batch_size: int = 100,
+        poll_interval: float = 0.1,
+        disable_after: float = 120 * 3600.0,
+        emit: Callable[[Event], None] | None = None,
+        name: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.disable_after = disable_after
+        self.emit = emit
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = timeout + 15.0
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._semaphores: dict[int, tuple[int, asyncio.Semaphore]] = {}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.delivered = 0
+
+    # -- waking -------------------------------------------------------------
+    def wake(self) -> None:
+        """Claim now instead of at the next tick (thread-safe)."""
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- the loop -----------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; database errors are logged and retried, never fatal."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        try:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once()
+                except Exception:
+                    log.exception("delivery round failed; retrying")
+                    done = 0
+                    await asyncio.sleep(1.0)
+                if done >= self.batch_size:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # trust_env=False: no proxy from the environment, the request must go to the vetted address.
+            self._client = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                timeout=self.timeout,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=500, max_keepalive_connections=200),
+            )
+        return self._client
+
+    async def run_once(self) -> int:
+        """Claim one batch, send it, record it; return how many deliveries were handled."""
+        claims = await asyncio.to_thread(outbox.claim_due, self.store, self.batch_size, self.lease_seconds)
+        if not claims:
+            return 0
+        results = await asyncio.gather(*(self._deliver(c) for c in claims))
+        disabled = await asyncio.to_thread(outbox.record_results, self.store, results, self.name, self.disable_after)
+        self.delivered += sum(1 for r in results if r.outcome == "succeeded")
+        for gone in disabled:
+            log.warning("endpoint %s disabled: %s", gone.endpoint_uid, gone.reason)
+            if self.emit is not None:
+                self.emit(
+                    Event(
+                        type="endpoint.disabled",
+                        data={
+                            "endpoint_id": gone.endpoint_uid,
+                            "url": gone.url,
+                            "reason": gone.reason,
+                            "failing_since": gone.failing_since,
+                        },
+                        timestamp=time.time(),
+                    )
+                )
+        return len(claims)
+
+    def _semaphore(self, claim: Claim) -> asyncio.Semaphore:
+        limit = max(1, claim.max_concurrency)
+        held = self._semaphores.get(claim.endpoint_id)
+        if held is None or held[0] != limit:
+            held = (limit, asyncio.Semaphore(limit))
+            self._semaphores[claim.endpoint_id] = held
+        return held[1]
+
+    async def _deliver(self, claim: Claim) -> AttemptResult:
+        if claim.disabled:
+            return AttemptResult(claim, "skipped", time.time(), error="endpoint disabled")
+        async with self._semaphore(claim):
+            return await self._attempt(claim)
+
+    def _failure(
+        self,
+        claim: Claim,
+        started: float,
+        latency: float,
+        error: str,
+        status_code: int | None = None,
+        response: str = "",
+        retry_after: float | None = None,
+    ) -> AttemptResult:
+        """A failed attempt: retry on the schedule (or later, if the receiver asked), or give up."""
+        delay = self.retry.next_delay(claim.attempts + 1)
+        if delay is None:
+            return AttemptResult(claim, "failed", started, latency, status_code, response, error)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return AttemptResult(claim, "retry", started, latency, status_code, response, error, time.time() + delay)
+
+    async def _attempt(self, claim: Claim) -> AttemptResult:
+        started = time.time()
+        t0 = time.perf_counter()
+        try:
+            target, addresses = await self.policy.resolve_async(claim.url)
+        except BlockedAddress as exc:
+            return self._failure(claim, started, 0.0, error=f"refused by the SSRF guard: {exc}")
+        address = addresses[0]
+        shown = f"[{address}]" if isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address) else address
+        url = f"{target.scheme}://{shown}:{target.port}{target.path}"
+        timestamp = int(time.time())
+        headers = {
+            "host": _host_header(target.host, target.port, target.scheme),
+            "content-type": "application/json",
+            "user-agent": "empathy-webhooks/1",
+            "webhook-id": claim.message_uid,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(claim.secrets, claim.message_uid, timestamp, claim.payload),
+        }
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        try:
+            response = await self._http().post(url, content=claim.payload, headers=headers, extensions=extensions)
+        except httpx.TimeoutException:
+            latency = (time.perf_counter() - t0) * 1000
+            return self._failure(claim, started, latency, error=f"timed out after {self.timeout:g} s")
+        except httpx.HTTPError as exc:
+            latency = (time.perf_counter() - t0) * 1000
+            return self._failure(claim, started, latency, error=f"{type(exc).__name__}: {exc}")
+        latency = (time.perf_counter() - t0) * 1000
+        text = response.text[: outbox.RESPONSE_LIMIT]
+        code = response.status_code
+        if 200 <= code < 300:
+            return AttemptResult(claim, "succeeded", started, latency, status_code=code, response=text)
+        if code == 410:
+            return AttemptResult(claim, "gone", started, latency, status_code=code, response=text, error="410 Gone")
+        retry_after = _retry_after(response.headers.get("retry-after"), time.time()) if code in (429, 503) else None
+        error = f"HTTP {code}" + (" (redirects are not followed)" if 300 <= code < 400 else "")
+        return self._failure(claim, started, latency, error, code, text, retry_after)
