@@ -1157,5 +1157,10 @@ def _root(
     """Learn from a repository's history what usually goes wrong there."""
 
 
+from empathy.cli.serve import register as _register_serve  # noqa: E402  (the webhook service's commands)
+
+_register_serve(app)
+
+
 def main() -> None:
     app()

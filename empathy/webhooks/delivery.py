@@ -113,7 +113,8 @@ class DeliveryWorker:
         self.disable_after = disable_after
         self.emit = emit
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.lease_seconds = timeout + 15.0
+        #: A claim lapses after this long (a killed worker's rows go back to the queue).
+        self.lease_seconds = 2 * timeout + 1.0
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._semaphores: dict[int, tuple[int, asyncio.Semaphore]] = {}

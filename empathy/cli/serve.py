@@ -1,0 +1,240 @@
+"""``empathy serve``, ``empathy worker`` and ``empathy api-key``: the webhook service's commands.
+
+Exit codes beyond the common ones (see ``empathy.cli.app``): 12 when the
+service cannot start as configured (bind address in use or invalid,
+database or Redis unreachable, a bad setting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from empathy.cli.app import JsonOpt, err, handle_errors, out
+from empathy.core.errors import EmpathyError, ServiceConfigError
+
+__all__ = ["register"]
+
+RepoOpt = Annotated[
+    Path,
+    typer.Option("--repo", "-C", help="A checkout whose webhooks plugin settings (and store) to use."),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Service database (default: the checkout's SQLite store; a team: PostgreSQL)."),
+]
+RedisOpt = Annotated[
+    str | None, typer.Option("--redis-url", help="Redis for events between processes (e.g. redis://127.0.0.1:6379/0).")
+]
+AllowOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-subnet",
+        help="Admit this network past the SSRF guard (repeatable; e.g. 127.0.0.0/8 for local testing only).",
+    ),
+]
+
+
+def _config(repo: Path, database_url: str | None, redis_url: str | None, allow: list[str] | None, **more: Any) -> Any:
+    from empathy.webhooks.config import load_service_config
+
+    return load_service_config(
+        repo, database_url=database_url, redis_url=redis_url, allowed_subnets=list(allow or []), **more
+    )
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail with exit 12 and one line when the address cannot be bound, before starting anything."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ServiceConfigError(f"cannot bind to {host}:{port}: {exc}", "pass --host 127.0.0.1 or 0.0.0.0") from None
+    family, _type, _proto, _name, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise ServiceConfigError(
+                f"cannot bind to {host}:{port}: {exc.strerror}", "choose another --port or stop the other server"
+            ) from None
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Delivery worker processes to start; 0 delivers inside this process (the single-machine default).",
+        ),
+    ] = 0,
+    repo: RepoOpt = Path("."),
+    database_url: DbOpt = None,
+    redis_url: RedisOpt = None,
+    allow_subnet: AllowOpt = None,
+    repository: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--repository", help="Map a GitHub repository to a local checkout: owner/name=/path (repeatable)."
+        ),
+    ] = None,
+    check: Annotated[bool, typer.Option("--check", help="Validate the configuration and exit.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the webhook service: subscriptions API, signed delivery, inbound GitHub, live stream.
+
+    Single machine: `empathy serve` in a checkout (SQLite, one process).  A
+    team: `empathy serve --database-url postgresql+psycopg://... --redis-url
+    redis://... --workers 2`, or API processes plus `empathy worker` on other
+    hosts.  Create an API key first with `empathy api-key NAME`.
+    """
+    config = _config(repo, database_url, redis_url, allow_subnet, repositories=list(repository or []))
+    _check_bind(host, port)
+    from empathy.webhooks.app import create_app
+
+    app = create_app(config, deliver_in_process=workers == 0)
+    summary = {
+        "listening": f"http://{host}:{port}",
+        "database": app.state.service.store.url,
+        "redis": config.redis_url or None,
+        "workers": workers,
+        "allowed_subnets": config.allowed_subnets,
+        "repositories": config.repositories,
+    }
+    if check:
+        if json_output:
+            print(json.dumps(summary, indent=2))
+        else:
+            out.print(summary)
+        return
+    children = [_spawn_worker(repo, config, i) for i in range(workers)]
+    if json_output:
+        print(json.dumps(summary), flush=True)
+    else:
+        err.print(f"empathy webhooks on {summary['listening']} (database {summary['database']}, workers {workers})")
+    import uvicorn
+
+    try:
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")).run()
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _spawn_worker(repo: Path, config: Any, index: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "empathy", "worker", "--repo", str(repo), "--database-url", config.database_url]
+    if config.redis_url:
+        command += ["--redis-url", config.redis_url]
+    for subnet in config.allowed_subnets:
+        command += ["--allow-subnet", subnet]
+    command += ["--name", f"{socket.gethostname()}:worker-{index}"]
+    return subprocess.Popen(command)
+
+
+def worker(
+    repo: RepoOpt = Path("."),
+    database_url: DbOpt = None,
+    redis_url: RedisOpt = None,
+    allow_subnet: AllowOpt = None,
+    name: Annotated[str | None, typer.Option(help="Name in the attempt log (default host:pid).")] = None,
+) -> None:
+    """Run one delivery worker: claims due outbox rows (FOR UPDATE SKIP LOCKED) and delivers them.
+
+    Start as many as needed on PostgreSQL; they never take the same row, and a
+    killed worker's rows return to the queue when its lease lapses.
+    """
+    config = _config(repo, database_url, redis_url, allow_subnet)
+    from empathy.core.store.store import open_store
+    from empathy.webhooks.delivery import DeliveryWorker, RetryPolicy
+
+    try:
+        store = open_store(config.database_url, None)
+    except EmpathyError as exc:
+        raise ServiceConfigError(f"cannot open the service database: {exc.message}", exc.hint) from None
+    delivery = DeliveryWorker(
+        store,
+        config.policy(),
+        RetryPolicy(config.retry_schedule),
+        timeout=config.timeout,
+        batch_size=config.batch_size,
+        poll_interval=config.poll_interval,
+        disable_after=config.disable_after_hours * 3600,
+        emit=_enqueue_to(store),
+        name=name,
+    )
+    asyncio.run(_run_worker(delivery, config))
+
+
+def _enqueue_to(store: Any) -> Any:
+    from empathy.webhooks import outbox
+
+    return lambda event: outbox.enqueue(store, event)
+
+
+async def _run_worker(delivery: Any, config: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    bus = None
+    if config.redis_url:
+        from empathy.webhooks.bus import RedisStreamBus
+
+        bus = RedisStreamBus(config.redis_url, config.stream)
+        if not bus.ping():
+            raise ServiceConfigError(f"Redis at {config.redis_url} does not answer")
+        bus.subscribe(lambda _event: delivery.wake())
+    err.print(f"empathy worker {delivery.name} delivering from {delivery.store.url}")
+    try:
+        await delivery.run(stop)
+    finally:
+        if bus is not None:
+            bus.close()
+
+
+def api_key(
+    name: Annotated[str, typer.Argument(help="Who the key is for (shown in listings; not secret).")],
+    repo: RepoOpt = Path("."),
+    database_url: DbOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create an API key for the webhook service; it is printed once and only its hash is stored."""
+    if not name.strip():
+        raise ServiceConfigError("give the key a name", "e.g. `empathy api-key dashboards`")
+    config = _config(repo, database_url, None, None)
+    from empathy.core.store.store import open_store
+    from empathy.webhooks.outbox import create_api_key
+
+    try:
+        store = open_store(config.database_url, None)
+    except EmpathyError as exc:
+        raise ServiceConfigError(f"cannot open the service database: {exc.message}", exc.hint) from None
+    key = create_api_key(store, name.strip())
+    if json_output:
+        print(json.dumps({"name": name.strip(), "key": key}))
+    else:
+        print(key)
+        err.print("store it now: only its hash is kept (use it as `Authorization: Bearer <key>`)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the service's commands to the ``empathy`` app."""
+    app.command()(handle_errors(serve))
+    app.command()(handle_errors(worker))
+    app.command("api-key")(handle_errors(api_key))
