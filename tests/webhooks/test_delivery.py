@@ -66,9 +66,7 @@ def test_failures_are_retried_with_the_same_id(make_service: Callable[..., Runni
     assert all(a["next_attempt_at"] is not None and a["response"] == "nope" for a in failed)
 
 
-def test_retries_stop_when_the_schedule_is_exhausted(
-    make_service: Callable[..., Running], receiver: Receiver
-) -> None:
+def test_retries_stop_when_the_schedule_is_exhausted(make_service: Callable[..., Running], receiver: Receiver) -> None:
     receiver.responder = lambda _r: (500, {}, b"", 0.0)
     running = make_service(retry=RetryPolicy([0, 0.05], jitter=lambda d: d))
     running.subscribe(receiver.url)
@@ -110,9 +108,7 @@ def test_gone_disables_the_endpoint_and_says_so(make_service: Callable[..., Runn
     assert len([r for r in receiver.received if r.path == "/gone"]) == 1
 
 
-def test_sustained_failure_disables_after_the_window(
-    make_service: Callable[..., Running], receiver: Receiver
-) -> None:
+def test_sustained_failure_disables_after_the_window(make_service: Callable[..., Running], receiver: Receiver) -> None:
     receiver.responder = lambda r: (500, {}, b"", 0.0) if r.path == "/down" else (200, {}, b"", 0.0)
     running = make_service(disable_after_hours=0.4 / 3600, retry=RetryPolicy([0, 0.3, 0.3, 0.3], jitter=lambda d: d))
     down = running.subscribe(receiver.url + "/down", event_types=["forecast.made"])

@@ -42,7 +42,11 @@ def test_our_signer_is_accepted_by_the_reference_verifier() -> None:
     secret = new_secret()
     body = b'{"type":"x.y","timestamp":"2026-01-01T00:00:00Z","data":{}}'
     ts = int(time.time())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(ts), "webhook-signature": sign(secret, "msg_1", ts, body)}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign(secret, "msg_1", ts, body),
+    }
     assert Webhook(secret).verify(body, headers)["type"] == "x.y"
     assert verify_standard(secret, headers, body) == "msg_1"
 

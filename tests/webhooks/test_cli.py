@@ -1,0 +1,100 @@
+"""`empathy serve`, `empathy worker` and `empathy api-key` as users run them (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from standardwebhooks import Webhook
+
+from tests.gitrepo import RepoBuilder
+from tests.webhooks.receiver import Receiver
+
+
+def _empathy(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "empathy", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_port_in_use_is_exit_12_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = _empathy("serve", "--port", str(port), "--database-url", f"sqlite:///{tmp_path / 's.db'}")
+    assert done.returncode == 12
+    assert done.stderr.startswith("error: cannot bind to 127.0.0.1:") and "Traceback" not in done.stderr
+
+
+def test_no_database_outside_a_checkout_is_exit_12(tmp_path: Path) -> None:
+    done = _empathy("serve", "--check", "--repo", str(tmp_path))
+    assert done.returncode == 12 and "no database for the service" in done.stderr
+
+
+def test_bad_allowlist_entry_is_exit_12(tmp_path: Path) -> None:
+    done = _empathy("serve", "--check", "--allow-subnet", "not-a-net", "--database-url", f"sqlite:///{tmp_path / 's'}")
+    assert done.returncode == 12 and "not an IP network" in done.stderr
+
+
+def test_unreachable_redis_is_exit_12(tmp_path: Path) -> None:
+    done = _empathy(
+        "serve", "--check", "--redis-url", "redis://127.0.0.1:1/0", "--database-url", f"sqlite:///{tmp_path / 's'}"
+    )
+    assert done.returncode == 12 and "does not answer" in done.stderr
+
+
+def test_serve_in_a_checkout_delivers_events_from_another_command(repo: RepoBuilder, receiver: Receiver) -> None:
+    """The single-machine path: `empathy serve` in a checkout; `empathy feedback` there raises an event."""
+    repo.commit("init", {"a.py": "x = 1\n"})
+    repo.write("pyproject.toml", '[tool.empathy.plugins.webhooks]\nallowed_subnets = ["127.0.0.0/8"]\n')
+    check = _empathy("serve", "--check", "--json", cwd=repo.path)
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["database"].endswith("empathy/store.db")
+    key = _empathy("api-key", "tests", "--json", cwd=repo.path)
+    assert key.returncode == 0, key.stderr
+    auth = {"Authorization": f"Bearer {json.loads(key.stdout)['key']}"}
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "empathy", "serve", "--port", str(port)], cwd=repo.path, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if httpx.get(base + "/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        endpoint = httpx.post(
+            base + "/v1/endpoints", json={"url": receiver.url, "event_types": ["trust.*"]}, headers=auth
+        ).json()
+        # "Useful" lowers the rule's threshold from 0.5 to 0.45: across the 0.5 mark, an event.
+        fed = _empathy("feedback", "hotspot", "--useful", cwd=repo.path)
+        assert fed.returncode == 0, fed.stderr
+        (got,) = receiver.wait_for(1, timeout=15)
+        payload = Webhook(endpoint["secret"]).verify(got.body, got.headers)
+        assert payload["type"] == "trust.threshold_reached" and payload["data"]["rule"] == "hotspot"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
