@@ -103,6 +103,7 @@ class DeliveryWorker:
         emit: Callable[[Event], None] | None = None,
         name: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        lanes: int = 4,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -112,6 +113,7 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.disable_after = disable_after
         self.emit = emit
+        self.lanes = max(1, lanes)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         #: A claim lapses after this long (a killed worker's rows go back to the queue).
         self.lease_seconds = 2 * timeout + 1.0
@@ -131,24 +133,33 @@ class DeliveryWorker:
 
     # -- the loop -----------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; database errors are logged and retried, never fatal."""
+        """Deliver until ``stop`` is set, in ``lanes`` concurrent claim-send-record loops.
+
+        Several lanes keep the database and the network busy at once: while one
+        lane records its batch, another is already sending.  Database errors
+        are logged and retried, never fatal.
+        """
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         try:
-            while not stop.is_set():
-                try:
-                    done = await self.run_once()
-                except Exception:
-                    log.exception("delivery round failed; retrying")
-                    done = 0
-                    await asyncio.sleep(1.0)
-                if done >= self.batch_size:
-                    continue
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            await asyncio.gather(*(self._lane(stop) for _ in range(self.lanes)))
         finally:
             await self.aclose()
+
+    async def _lane(self, stop: asyncio.Event) -> None:
+        assert self._wake is not None
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed; retrying")
+                done = 0
+                await asyncio.sleep(1.0)
+            if done >= self.batch_size:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
     async def aclose(self) -> None:
         if self._client is not None:

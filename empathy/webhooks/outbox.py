@@ -19,9 +19,8 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, update
+from sqlalchemy import Float, Integer, and_, bindparam, delete, func, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
@@ -305,24 +304,35 @@ def record_results(
         ]
         if attempts:
             conn.execute(insert(WebhookAttemptRow), attempts)
-        for r in results:
-            status = {"succeeded": SUCCEEDED, "retry": PENDING}.get(r.outcome, FAILED)
-            values: dict[str, Any] = {
-                "status": status,
-                "claimed_until": None,
-                "updated_at": when,
-                "last_status_code": r.status_code,
+        # One executemany for the batch; ``coalesce`` keeps the due time of rows that are not retried.
+        changes = [
+            {
+                "b_id": r.claim.delivery_id,
+                "b_lease": r.claim.lease,
+                "b_status": {"succeeded": SUCCEEDED, "retry": PENDING}.get(r.outcome, FAILED),
+                "b_tried": 0 if r.outcome == "skipped" else 1,
+                "b_next": r.next_attempt_at if r.outcome == "retry" else None,
+                "b_code": r.status_code,
             }
-            if r.outcome != "skipped":
-                values["attempts"] = col(d.attempts) + 1
-            if r.outcome == "retry":
-                values["next_attempt_at"] = r.next_attempt_at
+            for r in results
+        ]
+        if changes:
             conn.execute(
                 update(d)
                 .where(
-                    col(d.id) == r.claim.delivery_id, col(d.status) == DELIVERING, col(d.claimed_until) == r.claim.lease
+                    col(d.id) == bindparam("b_id"),
+                    col(d.status) == DELIVERING,
+                    col(d.claimed_until) == bindparam("b_lease"),
                 )
-                .values(**values)
+                .values(
+                    status=bindparam("b_status"),
+                    attempts=col(d.attempts) + bindparam("b_tried"),
+                    next_attempt_at=func.coalesce(bindparam("b_next", type_=Float), col(d.next_attempt_at)),
+                    claimed_until=None,
+                    updated_at=when,
+                    last_status_code=bindparam("b_code", type_=Integer),
+                ),
+                changes,
             )
         # Endpoint health: a success ends a failing run; a failure starts one or,
         # past the window (or on 410 Gone), disables the endpoint.
@@ -348,7 +358,7 @@ def record_results(
             elif when - failing_since >= disable_after:
                 hours = (when - failing_since) / 3600
                 reason = f"every attempt failed for {hours:.1f} h (limit {disable_after / 3600:.1f} h)"
-            values = {"failing_since": failing_since}
+            values: dict[str, object] = {"failing_since": failing_since}
             if reason:
                 values.update(disabled=True, disabled_reason=reason, updated_at=when)
                 disabled.append(EndpointDisabled(str(row[0]), str(row[1]), reason, failing_since))

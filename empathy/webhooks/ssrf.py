@@ -182,9 +182,15 @@ class AddressPolicy:
         return target, self._vet(target, list(infos))
 
     async def resolve_async(self, url: str) -> tuple[Target, list[str]]:
-        """As :meth:`resolve`, without blocking the event loop."""
+        """As :meth:`resolve`, without blocking the event loop (an IP literal needs no lookup)."""
         target = parse_target(url)
         self.check_scheme(target)
+        try:
+            literal = ipaddress.ip_address(target.host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            return target, [str(self.check_ip(literal))]
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
