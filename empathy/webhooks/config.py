@@ -19,12 +19,15 @@ from empathy.core.config import load_settings
 from empathy.core.errors import EmpathyError, ServiceConfigError
 from empathy.core.repo import open_repository
 from empathy.core.store.db import default_sqlite_url
-from empathy.webhooks.delivery import DEFAULT_SCHEDULE
 from empathy.webhooks.ssrf import AddressPolicy
 
-__all__ = ["PLUGIN_ID", "SETTINGS_DEFAULTS", "ServiceConfig", "load_service_config"]
+__all__ = ["DEFAULT_SCHEDULE", "PLUGIN_ID", "SETTINGS_DEFAULTS", "ServiceConfig", "load_service_config"]
 
 PLUGIN_ID = "webhooks"
+
+#: Seconds before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix's
+#: schedule).  Defined here, not in the delivery engine, so loading the plugin imports no HTTP client.
+DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 
 #: Every setting of the service, with its default (also the plugin's ``settings_defaults``).
 SETTINGS_DEFAULTS: dict[str, Any] = {

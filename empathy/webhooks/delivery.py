@@ -32,6 +32,7 @@ import httpx
 from empathy.core.model import Event
 from empathy.core.store.store import Store
 from empathy.webhooks import outbox
+from empathy.webhooks.config import DEFAULT_SCHEDULE
 from empathy.webhooks.outbox import AttemptResult, Claim
 from empathy.webhooks.signing import signature_header
 from empathy.webhooks.ssrf import AddressPolicy, BlockedAddress
@@ -40,8 +41,6 @@ __all__ = ["DEFAULT_SCHEDULE", "DeliveryWorker", "RetryPolicy"]
 
 log = logging.getLogger("empathy.webhooks.delivery")
 
-#: Seconds before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix's schedule).
-DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 #: The longest ``Retry-After`` honoured; a longer one is cut to this.
 MAX_RETRY_AFTER = 86_400.0
 
