@@ -121,6 +121,7 @@ class DeliveryWorker:
         self._retired: list[httpx.AsyncClient] = []
         self._semaphores: dict[int, tuple[int, asyncio.Semaphore]] = {}
         self._wake: asyncio.Event | None = None
+        self._backlog: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.delivered = 0
 
@@ -133,29 +134,44 @@ class DeliveryWorker:
 
     # -- the loop -----------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set, in ``lanes`` concurrent claim-send-record loops.
+        """Deliver until ``stop`` is set; database errors are logged and retried, never fatal.
 
-        Several lanes keep the database and the network busy at once: while one
-        lane records its batch, another is already sending.  Database errors
-        are logged and retried, never fatal.
+        Lane 0 claims on every wake-up and every ``poll_interval``.  The other
+        lanes join only while there is a backlog (lane 0 claimed a full batch),
+        so a quiet outbox costs one claim per tick or wake-up, and a full one
+        keeps the database and the network busy at once: while one lane
+        records its batch, another is already sending.
         """
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._backlog = asyncio.Event()
         try:
-            await asyncio.gather(*(self._lane(stop) for _ in range(self.lanes)))
+            await asyncio.gather(*(self._lane(stop, index) for index in range(self.lanes)))
         finally:
             await self.aclose()
 
-    async def _lane(self, stop: asyncio.Event) -> None:
-        assert self._wake is not None
+    async def _round(self) -> int:
+        try:
+            return await self.run_once()
+        except Exception:
+            log.exception("delivery round failed; retrying")
+            await asyncio.sleep(1.0)
+            return 0
+
+    async def _lane(self, stop: asyncio.Event, index: int) -> None:
+        assert self._wake is not None and self._backlog is not None
         while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed; retrying")
-                done = 0
-                await asyncio.sleep(1.0)
+            if index > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._backlog.wait(), timeout=1.0)
+                if not self._backlog.is_set():
+                    continue
+            done = await self._round()
             if done >= self.batch_size:
+                self._backlog.set()
+                continue
+            if index > 0:
+                self._backlog.clear()
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -271,9 +287,7 @@ class DeliveryWorker:
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            response = await self._http(claim).post(
-                url, content=claim.payload, headers=headers, extensions=extensions
-            )
+            response = await self._http(claim).post(url, content=claim.payload, headers=headers, extensions=extensions)
         except httpx.TimeoutException:
             latency = (time.perf_counter() - t0) * 1000
             return self._failure(claim, started, latency, error=f"timed out after {self.timeout:g} s")
