@@ -161,6 +161,7 @@ class Service:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         listener.bind(self.store, self._stored)
+        await asyncio.to_thread(self.github.requeue_stale)
         if hasattr(self.bus, "subscribe") and self.worker is not None and self.config.redis_url:
             worker = self.worker
             unsubscribe = self.bus.subscribe(lambda _e: worker.wake())

@@ -273,9 +273,6 @@ class DeliveryWorker:
             target, addresses = await self.policy.resolve_async(claim.url)
         except BlockedAddress as exc:
             return self._failure(claim, started, 0.0, error=f"refused by the SSRF guard: {exc}")
-        address = addresses[0]
-        shown = f"[{address}]" if isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address) else address
-        url = f"{target.scheme}://{shown}:{target.port}{target.path}"
         timestamp = int(time.time())
         headers = {
             "host": _host_header(target.host, target.port, target.scheme),
@@ -286,14 +283,27 @@ class DeliveryWorker:
             "webhook-signature": signature_header(claim.secrets, claim.message_uid, timestamp, claim.payload),
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        try:
-            response = await self._http(claim).post(url, content=claim.payload, headers=headers, extensions=extensions)
-        except httpx.TimeoutException:
-            latency = (time.perf_counter() - t0) * 1000
-            return self._failure(claim, started, latency, error=f"timed out after {self.timeout:g} s")
-        except httpx.HTTPError as exc:
-            latency = (time.perf_counter() - t0) * 1000
-            return self._failure(claim, started, latency, error=f"{type(exc).__name__}: {exc}")
+        response: httpx.Response | None = None
+        error = "no address to connect to"
+        for address in addresses:  # every one was vetted; the next is tried only if connecting fails
+            shown = f"[{address}]" if isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address) else address
+            url = f"{target.scheme}://{shown}:{target.port}{target.path}"
+            try:
+                response = await self._http(claim).post(
+                    url, content=claim.payload, headers=headers, extensions=extensions
+                )
+                break
+            except httpx.ConnectError as exc:
+                error = f"{type(exc).__name__}: {exc or 'connection refused'} ({address})"
+                continue
+            except httpx.TimeoutException:
+                latency = (time.perf_counter() - t0) * 1000
+                return self._failure(claim, started, latency, error=f"timed out after {self.timeout:g} s")
+            except httpx.HTTPError as exc:
+                latency = (time.perf_counter() - t0) * 1000
+                return self._failure(claim, started, latency, error=f"{type(exc).__name__}: {exc}")
+        if response is None:
+            return self._failure(claim, started, (time.perf_counter() - t0) * 1000, error=error)
         latency = (time.perf_counter() - t0) * 1000
         text = response.text[: outbox.RESPONSE_LIMIT]
         code = response.status_code

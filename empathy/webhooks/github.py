@@ -127,6 +127,18 @@ class GithubProcessor:
             return False
         return True
 
+    def requeue_stale(self, older_than: float = 600.0) -> int:
+        """Put back deliveries left ``processing`` by a process that died (run at start-up)."""
+        g = GithubDeliveryRow
+        with self.store.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(g)
+                    .where(col(g.status) == "processing", col(g.received_at) < time.time() - older_than)
+                    .values(status="queued")
+                ).rowcount
+            )
+
     def process_pending(self, limit: int = 10) -> int:
         """Claim queued deliveries (``SKIP LOCKED`` on PostgreSQL) and handle each; return how many."""
         g = GithubDeliveryRow

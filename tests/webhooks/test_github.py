@@ -252,3 +252,24 @@ def test_parse_callback() -> None:
     ):
         with pytest.raises(ValueError):
             parse_callback(bad, api)
+
+
+def test_a_delivery_left_processing_is_queued_again_at_start(
+    make_service: Callable[..., Running], tmp_path: Path
+) -> None:
+    """An API process killed mid-delivery leaves the row 'processing'; the next start picks it up."""
+    from sqlalchemy import insert
+
+    from empathy.core.store.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    store = open_store(url, None)
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(GithubDeliveryRow).values(
+                delivery="d-1", event="ping", status="processing", body="{}", received_at=time.time() - 3600, result={}
+            )
+        )
+    running = make_service(url, github_secret=SECRET)
+    (row,) = _wait_done(running, 1)
+    assert row.status == "done" and row.result == {"pong": True}

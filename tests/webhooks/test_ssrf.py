@@ -96,3 +96,15 @@ def test_connect_time_check_stops_a_request(make_service: Callable[..., Running]
         time.sleep(0.05)
     assert log and "SSRF guard" in str(log[0]["error"]) and log[0]["status_code"] is None
     assert receiver.received == []
+
+
+def test_a_name_is_resolved_and_the_vetted_address_dialled(
+    make_service: Callable[..., Running], receiver: Receiver
+) -> None:
+    """The request goes to the checked IP address; the Host header keeps the name the subscriber gave."""
+    running = make_service()
+    port = receiver.url.rsplit(":", 1)[1]
+    running.subscribe(f"http://localhost:{port}/named")
+    running.service.emit(Event("forecast.made", {"repo": "r", "path": "a"}, time.time()))
+    (got,) = receiver.wait_for(1)
+    assert got.path == "/named" and got.headers["host"] == f"localhost:{port}"
