@@ -122,6 +122,7 @@ class DeliveryWorker:
         self._semaphores: dict[int, tuple[int, asyncio.Semaphore]] = {}
         self._wake: asyncio.Event | None = None
         self._backlog: asyncio.Event | None = None
+        self._leader_busy = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.delivered = 0
 
@@ -130,15 +131,23 @@ class DeliveryWorker:
         """Claim now instead of at the next tick (thread-safe)."""
         if self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._wake.set)
+                self._loop.call_soon_threadsafe(self._on_wake)
+
+    def _on_wake(self) -> None:
+        """Lane 0 claims next; if it is busy with a round, a helper lane claims now."""
+        assert self._wake is not None and self._backlog is not None
+        self._wake.set()
+        if self._leader_busy:
+            self._backlog.set()
 
     # -- the loop -----------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; database errors are logged and retried, never fatal.
 
         Lane 0 claims on every wake-up and every ``poll_interval``.  The other
-        lanes join only while there is a backlog (lane 0 claimed a full batch),
-        so a quiet outbox costs one claim per tick or wake-up, and a full one
+        lanes join only while there is a backlog (lane 0 claimed a full batch,
+        or a wake-up came while lane 0 was busy), so a quiet outbox costs one
+        claim per tick or wake-up, and a full one
         keeps the database and the network busy at once: while one lane
         records its batch, another is already sending.
         """
@@ -166,14 +175,22 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._backlog.wait(), timeout=1.0)
                 if not self._backlog.is_set():
                     continue
-            done = await self._round()
+            if index == 0:
+                self._wake.clear()
+                self._leader_busy = True
+            try:
+                done = await self._round()
+            finally:
+                if index == 0:
+                    self._leader_busy = False
             if done >= self.batch_size:
                 self._backlog.set()
                 continue
             if index > 0:
                 self._backlog.clear()
                 continue
-            self._wake.clear()
+            if self._wake.is_set():
+                continue  # woken while the round ran: claim again at once
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
