@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, and_, bindparam, delete, func, insert, or_, update
+from sqlalchemy import Float, Integer, and_, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
@@ -166,6 +166,19 @@ class Claim:
     failing_since: float | None
 
 
+def _relaxed_commit(conn: Connection) -> None:
+    """On PostgreSQL, let this transaction commit without waiting for the WAL flush.
+
+    Only for claims and results, never for :func:`enqueue`: if the database
+    crashes before the flush, a lost claim returns the row to the queue and a
+    lost result lets its lease lapse, so the message is sent again (a
+    duplicate), never lost.  It takes two disk flushes off every delivery
+    round, which is most of the worker's wait on a busy disk.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def claim_due(store: Store, limit: int, lease_seconds: float, now: float | None = None) -> list[Claim]:
     """Take up to ``limit`` due deliveries (pending and due, or delivering with a lapsed lease)."""
     when = time.time() if now is None else now
@@ -184,6 +197,7 @@ def claim_due(store: Store, limit: int, lease_seconds: float, now: float | None 
         .with_for_update(skip_locked=True)
     )
     with store.engine.begin() as conn:
+        _relaxed_commit(conn)
         ids = [
             _int(r[0])
             for r in conn.execute(
@@ -285,6 +299,7 @@ def record_results(
     disabled: list[EndpointDisabled] = []
     results = list(results)
     with store.engine.begin() as conn:
+        _relaxed_commit(conn)
         attempts = [
             {
                 "delivery_id": r.claim.delivery_id,

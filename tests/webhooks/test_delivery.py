@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema
 import pytest
 from standardwebhooks import Webhook
 
 from empathy.core.model import Event
+from empathy.webhooks.catalog import OPERATIONAL
 from empathy.webhooks.delivery import RetryPolicy
 from tests.webhooks.conftest import Running
 from tests.webhooks.receiver import Received, Receiver
@@ -101,6 +103,7 @@ def test_gone_disables_the_endpoint_and_says_so(make_service: Callable[..., Runn
     (notice,) = receiver.wait_for(1, path="/ops")
     payload = _verify(watcher["secret"], notice)
     assert payload["data"]["endpoint_id"] == gone["id"] and "410" in payload["data"]["reason"]
+    jsonschema.validate(payload["data"], OPERATIONAL["endpoint.disabled"].schema)
     state = running.client.get(f"/v1/endpoints/{gone['id']}", headers=running.auth).json()
     assert state["disabled"] is True
     _emit(running)

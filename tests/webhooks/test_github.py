@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
@@ -19,6 +20,7 @@ from standardwebhooks import Webhook
 
 from empathy.core.store.tables import GithubDeliveryRow, OutcomeRow
 from empathy.core.workspace import open_workspace
+from empathy.webhooks.catalog import CATALOG
 from empathy.webhooks.github import parse_callback
 from tests.gitrepo import RepoBuilder
 from tests.webhooks.conftest import Running
@@ -88,6 +90,8 @@ def test_push_ingests_incrementally_and_emits(
         time.sleep(0.05)
     assert completed and completed[0]["data"]["head"] == repo.head()
     assert any(p["type"] == "pattern.discovered" for p in payloads)
+    for p in payloads:  # what we send matches the catalog's schema
+        jsonschema.validate(p["data"], CATALOG[p["type"]].schema)
     # The next push only adds the new commit.
     repo.commit("more work", {"app.py": "x = 99\n"})
     _post(running, "push", {"repository": {"full_name": "octo/app"}})
@@ -197,7 +201,9 @@ def test_protection_rule_runs_the_gate_and_answers_once(
     assert running.client.get(f"/v1/gate/{head[:10]}?strict=true").status_code == (200 if decision == "pass" else 409)
     assert running.client.get("/v1/gate/" + "0" * 40).status_code == 404
     (event,) = receiver.wait_for(1, path="/events")
-    assert Webhook(watcher["secret"]).verify(event.body, event.headers)["data"]["decision"] == decision
+    decided = Webhook(watcher["secret"]).verify(event.body, event.headers)["data"]
+    assert decided["decision"] == decision
+    jsonschema.validate(decided, CATALOG["deployment_gate.decided"].schema)
     # GitHub may send the request again (a new delivery id): the gate does not run twice.
     _post(running, "deployment_protection_rule", _protection_payload(receiver.url, head))
     rows = _wait_done(running, 2)
