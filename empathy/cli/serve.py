@@ -125,6 +125,10 @@ def serve(
         err.print(f"empathy webhooks on {summary['listening']} (database {summary['database']}, workers {workers})")
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
+    # handler it found; a handler that raises SystemExit lets the `finally` below stop
+    # the worker processes instead of leaving them orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")).run()
     finally:
@@ -135,6 +139,10 @@ def serve(
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _spawn_worker(repo: Path, config: Any, index: int) -> subprocess.Popen[bytes]:

@@ -98,3 +98,34 @@ def test_serve_in_a_checkout_delivers_events_from_another_command(repo: RepoBuil
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_serve_with_workers_stops_its_workers_on_sigterm(postgres_url: str, tmp_path: Path) -> None:
+    """`empathy serve --workers 2` starts two worker processes and takes them down with it."""
+    import signal
+
+    port = _free_port()
+    command = [sys.executable, "-m", "empathy", "serve", "--port", str(port), "--workers", "2"]
+    command += ["--database-url", postgres_url, "--redis-url", "redis://127.0.0.1:6379/0", "--repo", str(tmp_path)]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        children: list[int] = []
+        while time.time() < deadline and len(children) < 2:
+            listed = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout
+            children = [int(pid) for pid in listed.split()]
+            time.sleep(0.2)
+        assert len(children) == 2
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"] == {"database": True, "redis": True}:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 128 + signal.SIGTERM
+        time.sleep(0.5)
+        assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+    finally:
+        if server.poll() is None:
+            server.kill()
