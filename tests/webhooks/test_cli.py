@@ -30,6 +30,19 @@ def _empathy(
     )
 
 
+def _children(parent: int) -> list[int]:
+    """Process ids whose parent is ``parent`` (Linux ``/proc``; no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,8 +125,7 @@ def test_serve_with_workers_stops_its_workers_on_sigterm(postgres_url: str, tmp_
         deadline = time.time() + 30
         children: list[int] = []
         while time.time() < deadline and len(children) < 2:
-            listed = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout
-            children = [int(pid) for pid in listed.split()]
+            children = _children(server.pid)
             time.sleep(0.2)
         assert len(children) == 2
         while time.time() < deadline:
