@@ -845,9 +845,9 @@ def feedback(
         from empathy.plugins.agents.adaptation import current_user
 
         arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(ws))
+        estimate = ledger.repo_estimate()
     else:
-        change = ledger.apply_feedback(rule, useful)
-    estimate = ledger.record("repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": rule})
+        change, estimate = ledger.feedback(rule, useful)
     if json_output:
         print(
             json.dumps(

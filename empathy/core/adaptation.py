@@ -209,7 +209,7 @@ def record_ab_feedback(
 ) -> tuple[str, ThresholdChange]:
     """Feedback on ``rule`` attributed to the arm in effect for ``user`` at ``at``; moves the threshold too."""
     arm = assign_arm(experiment, unit_key(experiment, user, at))
-    change = ledger.apply_feedback(rule, useful, at=at, detail={"experiment": experiment.name, "arm": arm})
+    change, _estimate = ledger.feedback(rule, useful, at=at, detail={"experiment": experiment.name, "arm": arm})
     return arm, change
 
 

@@ -63,6 +63,7 @@ def collect_findings(
         history=ws.history(),
         change=change,
         paths=paths,
+        emit=ws.emit,
     )
     patterns = ws.store.patterns(ws.repo_id)
     report = FindingsReport()

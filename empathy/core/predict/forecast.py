@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
+from empathy.core.model import Event
 from empathy.core.predict.filemodel import MODEL_VERSION, FileModel, Period, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
@@ -195,6 +196,7 @@ def cached_forecast(
     is_source: Callable[[str], bool],
     horizon_days: int,
     settings_key: str,
+    emit: Callable[[Event], None] | None = None,
 ) -> ForecastRun:
     """The forecast as of the newest commit, computed once per head and settings.
 
@@ -214,6 +216,23 @@ def cached_forecast(
         conn.execute(
             insert(table).values(
                 repo_id=repo_id, head=info.head, key=key, created_at=int(time.time()), payload=_run_to_payload(run)
+            )
+        )
+    if emit is not None:
+        from empathy.core.events import FORECAST_MADE, make_event
+
+        top = sorted(run.forecasts, key=lambda f: -f.probability)[:10]
+        emit(
+            make_event(
+                FORECAST_MADE,
+                {
+                    "repo_id": repo_id,
+                    "head": info.head,
+                    "horizon_days": horizon_days,
+                    "files": run.files,
+                    "base_rate": round(run.base_rate, 4),
+                    "top": [{"path": f.path, "probability": round(f.probability, 4)} for f in top],
+                },
             )
         )
     return run
