@@ -385,3 +385,15 @@ def test_a_cycle_is_announced_once(cycles_template: tuple[Path, dict[tuple[str, 
     seen.clear()
     ws.findings()
     assert [e for e in seen if e.type == "cycle.detected"] == []
+
+
+def test_cached_cycles_are_scoped_per_question_without_leaking(
+    cycles_template: tuple[Path, dict[tuple[str, int], str]], tmp_path: Path
+) -> None:
+    """The whole-repository search is kept per history; asking about b.py must not move a.py's finding."""
+    ws = systemic_ws(cycles_template[0], tmp_path)
+    on_b = cycles(findings(ws, paths=["b.py"]))
+    assert on_b[pair("a.py", "b.py")].location.path == "b.py"
+    again = cycles(findings(ws))
+    assert again[pair("a.py", "b.py")].location.path == "a.py"
+    assert set(again) == {pair("a.py", "b.py"), pair("h.py", "i.py"), pair("h.py", "j.py")}
