@@ -28,7 +28,7 @@ from rich.table import Table
 from empathy import __version__
 from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.history.ingest import IngestReport
-from empathy.core.model import ChangeSet, Finding
+from empathy.core.model import ChangeSet, Event, Finding
 from empathy.core.workspace import MineReport, Workspace, open_workspace, rank_patterns
 
 app = typer.Typer(
@@ -1054,7 +1054,21 @@ def brief(
     change = _change_for(ws, diff, range_)
     paths = [resolve_repo_path(ws.info.root, f) for f in files or []]
     request = Request(kind="change" if change else ("file" if paths else "repo"), paths=paths, change=change)
-    answer = ws.orchestrate(request)
+    if show:
+        from empathy.core.orchestrator import EventBus
+
+        bus = EventBus()
+        with err.status("asking the agents") as status:
+
+            def on_step(event: Event) -> None:
+                data = event.data
+                verb = "running" if event.type == "agent.started" else str(data.get("status", "done"))
+                status.update(escape(f"agents {data.get('done')}/{data.get('total')}: {data.get('agent')} {verb}"))
+
+            bus.subscribe(on_step)
+            answer = ws.orchestrate(request, bus=bus)
+    else:
+        answer = ws.orchestrate(request)
     insight = answer.value("insights")
     adaptation = answer.value("adaptation")
     findings_ = answer.value("findings") or []
