@@ -153,8 +153,9 @@ class FileModel:
         """
         if self.counter is None or self.scale is None or not files:
             return density_per_line(files)
-        expected = np.asarray(self.counter.predict(self.scale(files)), dtype=float)  # type: ignore[attr-defined]
-        return expected / np.asarray([max(f.loc, 1) for f in files], dtype=float)
+        expected: np.ndarray = self.counter.predict(self.scale(files))  # type: ignore[attr-defined]
+        per_line: np.ndarray = expected / np.asarray([max(f.loc, 1) for f in files], dtype=float)
+        return per_line
 
     def probabilities(self, files: Sequence[FileSnapshot]) -> np.ndarray:
         """P(at least one bug-fix touch within the horizon) per file."""

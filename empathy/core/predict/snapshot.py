@@ -7,7 +7,6 @@ computed separately, so a backtest cannot leak the future into a forecast.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,13 +38,8 @@ FEATURES = (
     "commit_decay",
     "log_dir_fixes_12m",
     "log_added_12m",
-    "log_fan_in",
-    "log_cochange_12m",
 )
 HALF_LIFE = 180 * DAY
-#: Commits touching more files than this are sweeps (reformatting, renames), not coupling (code-maat's default).
-MAX_CHANGESET = 30
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([\w \t,*]*)|import[ \t]+([\w., \t]+))", re.M)
 
 
 @dataclass
@@ -69,8 +63,6 @@ class FileSnapshot:
     commit_decay: float = 0.0
     dir_fixes_12m: int = 0
     added_12m: int = 0
-    fan_in: int = 0
-    cochange_12m: int = 0
 
     def vector(self) -> list[float]:
         lg = math.log1p
@@ -92,8 +84,6 @@ class FileSnapshot:
             self.commit_decay,
             lg(self.dir_fixes_12m),
             lg(self.added_12m),
-            lg(self.fan_in),
-            lg(self.cochange_12m),
         ]
 
 
@@ -128,7 +118,6 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
     first_seen: dict[int, int] = {}
     last_seen: dict[int, int] = {}
     raw: dict[int, dict[str, float]] = {}
-    partners: dict[int, set[int]] = {}
     for c in history.commits:
         if c.committed_at > at:
             continue
@@ -136,10 +125,7 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
         very_recent = c.committed_at > at - YEAR // 4
         fix = history.is_fix(c)
         decay = 0.5 ** ((at - c.committed_at) / HALF_LIFE)
-        coupled = recent and len(c.touches) <= MAX_CHANGESET
         for t in c.touches:
-            if coupled:
-                partners.setdefault(t.file_id, set()).update(o.file_id for o in c.touches if o.file_id != t.file_id)
             holder[t.path] = t.file_id
             r = raw.setdefault(t.file_id, {})
             r["commits_all"] = r.get("commits_all", 0) + 1
@@ -163,7 +149,6 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
                 r["commits_3m"] = r.get("commits_3m", 0) + 1
     reader = BlobReader(info.repo)
     snap = Snapshot(at=at, commit=commit)
-    texts: dict[int, str] = {}
     for path in paths:
         fid = holder.get(path)
         if fid is None or fid in stats:
@@ -191,9 +176,7 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
             fix_decay=float(r.get("fix_decay", 0.0)),
             commit_decay=float(r.get("commit_decay", 0.0)),
             added_12m=int(r.get("added_12m", 0)),
-            cochange_12m=len(partners.get(fid, ())),
         )
-        texts[fid] = text
         stats[fid] = fs
         snap.files.append(fs)
     # Fixes in the same directory (other files) in the last year: bugs cluster by module.
@@ -204,81 +187,7 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
     for f in snap.files:
         d = f.path.rsplit("/", 1)[0] if "/" in f.path else ""
         f.dir_fixes_12m = dir_fixes[d] - f.fixes_12m
-    for fid, importers in fan_in({f.path: f.file_id for f in snap.files}, texts).items():
-        stats[fid].fan_in = importers
     return snap
-
-
-def _module_name(path: str, packages: set[str]) -> list[str]:
-    """Dotted module name of a Python path as Python imports it: the path from the
-    outermost directory of its chain of packages (directories with an ``__init__.py``)
-    down, so ``src/_pytest/config/__init__.py`` is ``_pytest.config``."""
-    parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")
-    start = len(parts) - 1
-    while start > 0 and "/".join(parts[:start]) in packages:
-        start -= 1
-    parts = parts[start:]
-    if len(parts) > 1 and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return parts
-
-
-def fan_in(ids_by_path: dict[str, int], texts: dict[int, str]) -> dict[int, int]:
-    """How many other files import each file, read from the files' text at T (a dependency-network degree).
-
-    Module names follow the package chain (see ``_module_name``); ``from a
-    import b`` counts for module ``a.b`` when that is a file, else for ``a``;
-    relative imports resolve against the importing file's package.
-    Regex-based, so imports under ``if TYPE_CHECKING`` or in strings at the
-    start of a line count too: a proxy, not a parser.
-    """
-    packages = {p.rsplit("/", 1)[0] for p in ids_by_path if p.endswith("/__init__.py")}
-    names = {path: _module_name(path, packages) for path in ids_by_path}
-    index = {".".join(parts): ids_by_path[path] for path, parts in names.items()}
-
-    def resolve(name: str) -> int | None:
-        parts = name.split(".")
-        while parts:
-            hit = index.get(".".join(parts))
-            if hit is not None:
-                return hit
-            parts = parts[:-1]
-        return None
-
-    importers: dict[int, set[int]] = {}
-    for path, fid in ids_by_path.items():
-        text = texts.get(fid)
-        if text is None:
-            continue
-        package = names[path] if path.endswith("__init__.py") else names[path][:-1]
-        targets: set[int] = set()
-        for m in _IMPORT.finditer(text):
-            module, imported, plain = m.group(1), m.group(2), m.group(3)
-            if plain is not None:
-                for name in plain.split(","):
-                    name = name.strip().split(" ")[0]
-                    if name and (hit := resolve(name)) is not None:
-                        targets.add(hit)
-                continue
-            dots = len(module) - len(module.lstrip("."))
-            base = module[dots:]
-            if dots:
-                up = package[: len(package) - (dots - 1)] if dots > 1 else package
-                base = ".".join([*up, base] if base else up)
-            if not base:
-                continue
-            found = False
-            for name in (imported or "").split(","):
-                name = name.strip().split(" ")[0]
-                if name and name != "*" and (hit := index.get(f"{base}.{name}")) is not None:
-                    targets.add(hit)
-                    found = True
-            if not found and (hit := resolve(base)) is not None:
-                targets.add(hit)
-        targets.discard(fid)
-        for target in targets:
-            importers.setdefault(target, set()).add(fid)
-    return {fid: len(srcs) for fid, srcs in importers.items()}
 
 
 def fix_touches_between(history: History, start: int, end: int) -> dict[int, int]:
