@@ -102,6 +102,7 @@ def test_per_line_order_scores_the_effort_metric(repo: RepoBuilder, tmp_path: Pa
         assert cut.scores["fix+commit density per line"]["touch@20%LOC"] == 0.5
         assert cut.scores["commits 12m per line"]["touch@20%LOC"] == 0.5
         assert cut.scores["LOC"]["touch@20%LOC"] == 0.0  # big.py alone is over the budget
+        assert cut.scores["oracle per line"]["touch@20%LOC"] == 0.5
     trained = [c for c in result.cutoffs if c.train_rows]
     assert trained and all(c.scores["ours, per-line order"]["touch@20%LOC"] == 0.5 for c in trained)
     rankings = summary["rankings"]

@@ -71,7 +71,7 @@ class FileBacktest:
         """Means per ranking and metric, plus calibration: what a track record shows."""
         rankings = {r: {m: round(self.mean(r, m), 4) for m in METRICS} for r in self.rankings()}
         cal = [c.calibration for c in self.cutoffs]
-        baselines = {r: v for r, v in rankings.items() if not r.startswith("ours") and r not in ("oracle", "random")}
+        baselines = {r: v for r, v in rankings.items() if not r.startswith(("ours", "oracle")) and r != "random"}
         best = max(baselines, key=lambda r: baselines[r]["touch@20%"]) if baselines else ""
         best_loc = max(baselines, key=lambda r: baselines[r]["touch@20%LOC"]) if baselines else ""
         return {
@@ -198,6 +198,8 @@ def run_file_backtest(
             "fix+commit density per line": _order(files, density_per_line(files)),
             "commits 12m per line": _order(files, [f.commits_12m / max(f.loc, 1) for f in files]),
             "oracle": _order(files, [truth[f.file_id] for f in files]),
+            # the oracle of the effort metric: actual future fix touches per line
+            "oracle per line": _order(files, [truth[f.file_id] / max(f.loc, 1) for f in files]),
         }
         cut = CutoffResult(
             at=at, files=len(files), fix_touches=total, train_rows=model.train_rows, ranking=model.ranking
