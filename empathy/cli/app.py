@@ -447,7 +447,13 @@ def forecast(
                     "fallback": run.fallback or None,
                     "track_record": record,
                     "forecasts": [
-                        {"rank": f.rank, "path": f.path, "probability": round(f.probability, 4), "drivers": f.drivers}
+                        {
+                            "rank": f.rank,
+                            "path": f.path,
+                            "probability": round(f.probability, 4),
+                            "fixes_per_kloc": round(f.per_line * 1000, 4),
+                            "drivers": f.drivers,
+                        }
                         for f in rows
                     ],
                 },

@@ -63,6 +63,9 @@ class FileForecast:
     rank: int
     drivers: list[str]
     snapshot: FileSnapshot
+    #: expected bug-fix touches per line within the horizon: the order to read files in
+    #: when effort is the lines read (docs/evaluation.md, touch@20%LOC)
+    per_line: float = 0.0
 
 
 @dataclass
@@ -123,6 +126,7 @@ def forecast_files(
     files = current.files
     scores = model.scores(files)
     probs = model.probabilities(files)
+    per_line = model.per_line(files)
     order = sorted(range(len(files)), key=lambda i: (-float(scores[i]), files[i].path))
     for rank, i in enumerate(order, 1):
         run.forecasts.append(
@@ -134,6 +138,7 @@ def forecast_files(
                 rank=rank,
                 drivers=_drivers(model, files[i]),
                 snapshot=files[i],
+                per_line=float(per_line[i]),
             )
         )
     return run
@@ -157,6 +162,7 @@ def _run_to_payload(run: ForecastRun) -> dict[str, Any]:
                 "rank": f.rank,
                 "drivers": f.drivers,
                 "snapshot": dataclasses.asdict(f.snapshot),
+                "per_line": f.per_line,
             }
             for f in run.forecasts
         ],
@@ -183,6 +189,7 @@ def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
                 rank=int(f["rank"]),
                 drivers=list(f["drivers"]),
                 snapshot=FileSnapshot(**f["snapshot"]),
+                per_line=float(f.get("per_line", 0.0)),
             )
         )
     return run
