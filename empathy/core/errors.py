@@ -10,6 +10,8 @@ __all__ = [
     "ConfigError",
     "EmpathyError",
     "EmptyRepositoryError",
+    "GATE_FAILED_EXIT",
+    "GateStateError",
     "HistoryError",
     "NotARepositoryError",
     "PatternFileError",
@@ -52,3 +54,15 @@ class HistoryError(EmpathyError):
     """git could not read the history (corrupt objects, missing packs ...)."""
 
     exit_code = 7
+
+
+#: ``empathy gate`` exits with this code when its decision reaches ``--fail-on``
+#: (block by default; warn, or inconclusive mapped to warn, under ``--fail-on warn``).
+#: A decision, not an error: the report says why.
+GATE_FAILED_EXIT = 10
+
+
+class GateStateError(EmpathyError):
+    """The deployment gate's state file cannot be read or is not a state file."""
+
+    exit_code = 11

@@ -84,19 +84,18 @@ def score_change(
     """Score ``change``; None when it touches no source file."""
     from sklearn.linear_model import LogisticRegression
 
-    trained = change_features(history, is_source)
+    # One online feature pass over the history with the change appended as its next
+    # commit: the change's own commits are left out of both the training rows and the
+    # features of what follows them (a pass per question cost 0.9 s each on pytest).
+    target_sha = change.head or "WORKTREE"
+    rows = change_features(_as_next_commit(history, change, exclude_shas, message), is_source)
     when = {c.sha: c.committed_at for c in history.commits}
     buggy = labels(szz_links(store, repo_id), when, known_by=history.now, is_source=is_source)
-    train = [r for r in trained if r.sha not in exclude_shas]
+    train = rows[:-1] if rows and rows[-1].sha == target_sha else rows
     y = np.asarray([1 if r.sha in buggy else 0 for r in train])
-    mine = [
-        r
-        for r in change_features(_as_next_commit(history, change, exclude_shas, message), is_source)
-        if r.sha == (change.head or "WORKTREE")
-    ]
-    if not mine:
+    if len(train) == len(rows):
         return None
-    target = mine[0]
+    target = rows[-1]
     base = float(y.mean()) if len(y) else 0.0
     if len(train) < MIN_TRAIN or y.sum() < 20 or (len(y) - y.sum()) < 20:
         return ChangeRisk(
