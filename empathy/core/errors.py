@@ -7,10 +7,10 @@ code the CLI uses, so surfaces print a sentence instead of a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "GATE_FAILED_EXIT",
     "ConfigError",
     "EmpathyError",
     "EmptyRepositoryError",
-    "GATE_FAILED_EXIT",
     "GateStateError",
     "HistoryError",
     "NotARepositoryError",
