@@ -52,7 +52,8 @@ def test_there_are_examples_for_both_ways_to_keep_state() -> None:
 def test_action_schema() -> None:
     result = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -60,7 +61,8 @@ def test_action_schema() -> None:
 def test_workflow_schema() -> None:
     result = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, EXAMPLES)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -70,7 +72,8 @@ def test_the_schema_check_catches_a_broken_action(tmp_path: Path) -> None:
     broken.write_text(ACTION.read_text().replace("using: composite", "using: compsite"))
     result = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(broken)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
 
@@ -78,7 +81,8 @@ def test_the_schema_check_catches_a_broken_action(tmp_path: Path) -> None:
 def test_zizmor_offline_finds_nothing() -> None:
     result = subprocess.run(
         [_tool("zizmor"), "--offline", "--config", str(ROOT / "zizmor.yml"), str(ACTION), *map(str, EXAMPLES)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
