@@ -7,7 +7,7 @@ Each run is the real command line in a subprocess (`empathy gate --json`,
 interpreter start-up and imports included), timed by wall clock:
 
 * **cold**: a fresh SQLite store: ingest the whole history, link fixes to
-  their causes for at most the gate's ``szz_seconds`` (30 s by default), mine
+  their causes for at most the gate's ``szz_seconds`` (20 s by default), mine
   the patterns, score and decide;
 * **priming** (not timed against a target): one more run with an unbounded
   ``szz_seconds``, so every fix is linked, as a store kept by a team server or

@@ -54,7 +54,7 @@ class GateSettings:
     #: half-life of an outcome's weight in the track record, days
     half_life_days: float = 90.0
     #: seconds the gate may spend linking fixes to their causes (SZZ) per run; later runs continue
-    szz_seconds: float = 30.0
+    szz_seconds: float = 20.0
     #: re-mine the patterns when an ingest adds at least this many commits (always when none are stored)
     remine_commits: int = 50
     #: annotations per level (GitHub keeps 10 warnings and 10 errors per step)
