@@ -44,7 +44,7 @@ def _default_range(repo: str) -> tuple[str, str]:
 
 
 def _run(repo: str, base: str, head: str, url: str, env_extra: dict[str, str] | None = None) -> tuple[float, Any]:
-    env = {**os.environ, **(env_extra or {})}
+    env = {**os.environ, "COLUMNS": "400", **(env_extra or {})}
     cmd = [sys.executable, "-m", "empathy", "gate", "--base", base, "--head", head, "-C", repo,
            "--database-url", url, "--json", "--fail-on", "never", "--no-github"]
     start = time.perf_counter()
@@ -52,7 +52,9 @@ def _run(repo: str, base: str, head: str, url: str, env_extra: dict[str, str] | 
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"gate failed ({proc.returncode}): {proc.stderr.strip()}")
-    return seconds, json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    report["_phases"] = " ".join(proc.stderr.split())  # the gate's own "decided in ..." line
+    return seconds, report
 
 
 def main() -> None:
@@ -71,12 +73,14 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'store.db'}"
         cold, report = _run(repo, base, head, url)
         left_after_cold = report["data_quality"]["fixes_not_linked"]
+        cold_phases = report["_phases"]
         prime, report = _run(repo, base, head, url, {"EMPATHY_PLUGIN_GATE_SZZ_SECONDS": "100000"})
         warm: list[float] = []
         texts: set[str] = set()
         for _ in range(args.warm_runs):
             seconds, report = _run(repo, base, head, url)
             warm.append(seconds)
+            warm_phases = report.pop("_phases")
             texts.add(json.dumps(report, sort_keys=True))
         same = len(texts) == 1
     print(f"repository: {repo} at {_git(repo, 'rev-parse', '--short=12', 'HEAD')}, "
@@ -86,9 +90,11 @@ def main() -> None:
           f"track record {report['track_record']['source']} N={(report['track_record']['used'] or {}).get('n', 0)}")
     print(f"cold (fresh store, ingest + SZZ budget + mine + decide): {cold:.1f} s "
           f"(fixes not yet linked after it: {left_after_cold})")
+    print(f"  {cold_phases}")
     print(f"priming run (links the rest): {prime:.1f} s")
     print(f"warm x{len(warm)}: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s "
           f"(runs: {', '.join(f'{w:.2f}' for w in warm)})")
+    print(f"  last warm run: {warm_phases}")
     print(f"the warm runs' reports are identical: {same}")
     print(f"targets: warm <= 3 s {'met' if statistics.median(warm) <= 3 else 'MISSED'}, "
           f"cold <= 60 s {'met' if cold <= 60 else 'MISSED'}")

@@ -53,7 +53,8 @@ class GateSettings:
     release_tag_pattern: str = r"^v?\d+(\.\d+)+$"
     #: half-life of an outcome's weight in the track record, days
     half_life_days: float = 90.0
-    #: seconds the gate may spend linking fixes to their causes (SZZ) per run; later runs continue
+    #: seconds a run may spend linking fixes to their causes (SZZ), less the time it spent mining;
+    #: later runs continue
     szz_seconds: float = 20.0
     #: re-mine the patterns when an ingest adds at least this many commits (always when none are stored)
     remine_commits: int = 50

@@ -194,7 +194,9 @@ def gate(
         )
     err.print(
         f"decided in {result.run['seconds']:.1f} s ({result.run['new_commits']} new commits, "
-        f"{result.run['fixes_linked_now']} fixes linked now{', patterns re-mined' if result.run['mined'] else ''})",
+        f"{result.run['fixes_linked_now']} fixes linked now{', patterns re-mined' if result.run['mined'] else ''}; "
+        + ", ".join(f"{name} {sec:.1f} s" for name, sec in result.run["phases"].items())
+        + ")",
         highlight=False,
     )
     if fail_on is not FailOn.never:
