@@ -64,17 +64,21 @@ def main() -> None:
     parser.add_argument("--head")
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--workdir", help="Where the fresh store goes (default: a temporary directory).")
+    parser.add_argument("--store", help="Time only warm runs on this store URL (already primed).")
     args = parser.parse_args()
     repo = str(Path(args.repo).resolve())
     base, head = (args.base, args.head) if args.base and args.head else _default_range(repo)
     stat = _git(repo, "diff", "--shortstat", base, head)
     commits = len(_git(repo, "rev-list", f"{base}..{head}").split())
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-        url = f"sqlite:///{Path(tmp) / 'store.db'}"
-        cold, report = _run(repo, base, head, url)
-        left_after_cold = report["data_quality"]["fixes_not_linked"]
-        cold_phases = report["_phases"]
-        prime, report = _run(repo, base, head, url, {"EMPATHY_PLUGIN_GATE_SZZ_SECONDS": "100000"})
+        url = args.store or f"sqlite:///{Path(tmp) / 'store.db'}"
+        cold = prime = float("nan")
+        left_after_cold, cold_phases = -1, "(skipped: --store)"
+        if not args.store:
+            cold, report = _run(repo, base, head, url)
+            left_after_cold = report["data_quality"]["fixes_not_linked"]
+            cold_phases = report["_phases"]
+            prime, report = _run(repo, base, head, url, {"EMPATHY_PLUGIN_GATE_SZZ_SECONDS": "100000"})
         warm: list[float] = []
         texts: set[str] = set()
         for _ in range(args.warm_runs):
@@ -97,7 +101,7 @@ def main() -> None:
     print(f"  last warm run: {warm_phases}")
     print(f"the warm runs' reports are identical: {same}")
     print(f"targets: warm <= 3 s {'met' if statistics.median(warm) <= 3 else 'MISSED'}, "
-          f"cold <= 60 s {'met' if cold <= 60 else 'MISSED'}")
+          f"cold <= 60 s {'met' if cold <= 60 else ('not measured' if args.store else 'MISSED')}")
 
 
 if __name__ == "__main__":

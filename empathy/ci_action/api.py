@@ -522,7 +522,7 @@ def _reasons(report: Mapping[str, Any]) -> list[str]:
     reasons: list[str] = []
     model = report["risk"]["model"]
     if model["status"] == "scored" and model["percentile"] is not None:
-        drivers = [f["factor"] for f in model["factors"] if f["contribution"] > 0][:2]
+        drivers = [f["factor"] for f in model["factors"] if f["contribution"] >= 0.05][:2]
         reasons.append(
             f"the change model rates it riskier than {model['percentile']:.0%} of past changes here "
             f"(p={model['probability']:.2f} that a later fix repairs it; base rate {model['base_rate']:.2f})"

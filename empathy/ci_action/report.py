@@ -159,26 +159,37 @@ def build_markdown(report: Mapping[str, Any], report_path: str | None = None) ->
     budget = report["error_budget"]
     lines.append("| source | N | decayed n | success rate | lower bound | notes |")
     lines.append("|---|---:|---:|---:|---:|---|")
+    def rates(part: Mapping[str, Any]) -> str:
+        if not part["n"]:
+            return "- | -"
+        return f"{part['success_rate']:.0%} | {part['lower_bound']:.0%}"
+
     lines.append(
         f"| recorded deploys{' (used)' if track['source'] == 'recorded' else ''} | {rec['n']} | "
-        f"{rec['effective_n']:.1f} | {rec['success_rate']:.0%} | {rec['lower_bound']:.0%} | "
+        f"{rec['effective_n']:.1f} | {rates(rec)} | "
         f"{rec['failures']} failed, last failure {_date(rec['last_failure_at'])} |"
     )
     lines.append(
         f"| inferred from release tags{' (used)' if track['source'] == 'inferred' else ''} | {inf['n']} | "
-        f"{inf['effective_n']:.1f} | {inf['success_rate']:.0%} | {inf['lower_bound']:.0%} | "
+        f"{inf['effective_n']:.1f} | {rates(inf)} | "
         f"{inf['failed']} of {inf['releases']} followed by a revert or hotfix |"
     )
     lines.append("")
     shift = budget["threshold_shift"]
-    lines.append(
-        f"Error budget: target failure rate {budget['target_failure_rate']:.0%}"
-        + (
+    if budget["failure_rate"] is None:
+        measured = "; no record, thresholds not moved"
+    elif budget["effective_n"] < 1.0:
+        measured = (
+            f"; the record is too thin or too old to count (decayed n={budget['effective_n']:.1f}), "
+            f"thresholds moved {shift:+.3f}"
+        )
+    else:
+        measured = (
             f", measured {budget['failure_rate']:.0%} (decayed n={budget['effective_n']:.1f}); "
             f"budget left {budget['budget_left']:+.0%}, thresholds moved {shift:+.3f}"
-            if budget["failure_rate"] is not None
-            else "; no record, thresholds not moved"
         )
+    lines.append(
+        f"Error budget: target failure rate {budget['target_failure_rate']:.0%}{measured}"
         + (" (**budget spent**)" if budget["exhausted"] else "")
         + "."
     )
