@@ -40,7 +40,7 @@ def _git(repo: str, *args: str) -> str:
 
 def _default_range(repo: str) -> tuple[str, str]:
     merge = _git(repo, "log", "--merges", "--first-parent", "-1", "--format=%H", "HEAD")
-    return f"{merge}^1", merge
+    return _git(repo, "rev-parse", f"{merge}^1"), merge
 
 
 def _run(repo: str, base: str, head: str, url: str, env_extra: dict[str, str] | None = None) -> tuple[float, Any]:

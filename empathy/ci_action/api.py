@@ -162,7 +162,7 @@ def _link_fixes(ws: Workspace, seconds: float) -> tuple[int, int]:
     start = time.monotonic()
     before = left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 0)
     while left and time.monotonic() - start < seconds:
-        now_left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 100)
+        now_left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 50)  # small chunks: a tight bound
         if now_left == left:
             break
         left = now_left
