@@ -7,10 +7,10 @@ code the CLI uses, so surfaces print a sentence instead of a traceback.
 from __future__ import annotations
 
 __all__ = [
-    "GATE_FAILED_EXIT",
     "ConfigError",
     "EmpathyError",
     "EmptyRepositoryError",
+    "GateFailed",
     "GateStateError",
     "HistoryError",
     "NotARepositoryError",
@@ -56,10 +56,19 @@ class HistoryError(EmpathyError):
     exit_code = 7
 
 
-#: ``empathy gate`` exits with this code when its decision reaches ``--fail-on``
-#: (block by default; warn, or inconclusive mapped to warn, under ``--fail-on warn``).
-#: A decision, not an error: the report says why.
-GATE_FAILED_EXIT = 10
+class GateFailed(EmpathyError):
+    """``empathy gate``'s decision reached ``--fail-on`` (block by default; warn, or
+    inconclusive mapped to warn, under ``--fail-on warn``).
+
+    A decision rather than an error: the report says why.  The CLI exits with
+    this class's code.
+    """
+
+    exit_code = 10
+
+
+#: The gate's exit code for a decision that reached ``--fail-on``.
+GATE_FAILED_EXIT = GateFailed.exit_code
 
 
 class GateStateError(EmpathyError):
