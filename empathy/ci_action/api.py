@@ -220,7 +220,8 @@ def _annotations(
                     "file": path,
                     "line": None,
                     "title": f"empathy gate: {f.name}",
-                    "message": f.reason,
+                    # a signal over several files names its strongest one: say which file this is
+                    "message": f.reason if path in f.reason else f"{path} is one of the files: {f.reason}",
                 }
             )
     for finding in findings:
