@@ -1227,5 +1227,10 @@ def _root(
     """Learn from a repository's history what usually goes wrong there."""
 
 
+from empathy.cli.gate import gate_app  # noqa: E402  (the gate's commands live in their own module)
+
+app.add_typer(gate_app, name="gate")
+
+
 def main() -> None:
     app()
