@@ -1157,5 +1157,10 @@ def _root(
     """Learn from a repository's history what usually goes wrong there."""
 
 
+from empathy.cli.lsp import lsp as _lsp  # noqa: E402
+
+app.command("lsp")(handle_errors(_lsp))
+
+
 def main() -> None:
     app()

@@ -1,0 +1,211 @@
+"""One repository as the server sees it: its workspace, its findings index, its changed files.
+
+Everything here is synchronous and runs on a worker thread, one job at a
+time per repository (``lock``); the event loop only reads the finished
+index, which is replaced whole, never mutated, so a lookup never waits for
+ingestion or mining.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from empathy.core.changes import working_tree_change
+from empathy.core.errors import EmpathyError
+from empathy.core.history.ingest import IngestReport
+from empathy.core.workspace import MineReport, Workspace, open_workspace
+from empathy.lsp_server.index import FindingsIndex, SnapshotGate
+from empathy.lsp_server.settings import EditorSettings, analysis_overrides
+
+__all__ = ["RepoState", "find_root"]
+
+#: Miners known to take long on large histories (SZZ blames every fix); mined after the first diagnostics.
+SLOW_MINERS = frozenset({"fixes"})
+#: A miner whose last run took longer than this is mined after the first diagnostics too.
+SLOW_SECONDS = 2.0
+
+
+def find_root(directory: Path) -> Path | None:
+    """The work-tree root containing ``directory``, or None outside any repository."""
+    probe = directory
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=probe,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return Path(out.stdout.strip()).resolve()
+
+
+@dataclass
+class RepoState:
+    """The server's view of one repository (multi-root workspaces hold one per repository)."""
+
+    root: Path
+    settings: EditorSettings
+    ws: Workspace | None = None
+    index: FindingsIndex | None = None
+    #: files changed in the work tree against HEAD (refreshed on save and on new commits)
+    changed_on_disk: frozenset[str] = frozenset()
+    #: loading | ready | failed | empty
+    status: str = "loading"
+    error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0
+    #: the HEAD the last load started from (the poller reloads when git says otherwise)
+    seen_head: str | None = None
+    log: Callable[[str], None] = field(default=lambda _m: None)
+
+    # -- steps (each on a worker thread) ------------------------------------------
+    def open(self) -> None:
+        """Open the workspace with the editor's analysis settings where the project leaves a default."""
+        overrides, shadowed = analysis_overrides(self.root, self.settings)
+        for line in shadowed:
+            self.log(f"{self.root.name}: {line}")
+        self.ws = open_workspace(self.root, overrides)
+
+    def head_now(self) -> str | None:
+        """HEAD as git says it now (None when it cannot be read, e.g. no commits yet)."""
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "--verify", "-q", "HEAD^{commit}"],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() or None
+
+    def ingest(self, progress: Callable[[int, int], None]) -> IngestReport:
+        assert self.ws is not None
+        return self.ws.ingest(progress=progress)
+
+    def miners(self) -> tuple[list[str], list[str]]:
+        """(quick, slow) miners: slow ones are mined after the first diagnostics are out."""
+        assert self.ws is not None
+        names = self.ws.host.implementations("mine_patterns")
+        last: dict[str, float] = {}
+        for run in self.ws.store.plugin_runs():
+            if run.repo_id == self.ws.repo_id and run.hook == "mine_patterns" and run.plugin in names:
+                last[run.plugin] = float(run.seconds)
+        slow = [n for n in names if (last[n] > SLOW_SECONDS if n in last else n in SLOW_MINERS)]
+        return [n for n in names if n not in slow], slow
+
+    def needs_mining(self, report: IngestReport) -> bool:
+        assert self.ws is not None
+        return bool(report.new_commits) or not self.ws.store.patterns(self.ws.repo_id)
+
+    def mine(self, only: list[str], progress: Callable[[str], None]) -> MineReport:
+        assert self.ws is not None
+        return self.ws.mine(progress=progress, only=only)
+
+    def build_index(self) -> tuple[FindingsIndex, dict[str, str]]:
+        """Every finding of the repository (ungated, comments not yet applied) and the plugins that failed."""
+        ws = self.ws
+        assert ws is not None
+        report = ws.findings(gated=False)
+        self.generation += 1
+        index = FindingsIndex.build(
+            head=ws.info.head,
+            findings=report.findings + report.ignored,  # the buffer's comments decide, not the file on disk
+            patterns=ws.store.patterns(ws.repo_id),
+            partner_min_share=float(ws.settings.plugin("proactive").get("missing_partner_min_share", 0.5)),
+            gate=self.snapshot_gate(),
+            generation=self.generation,
+            forecasts=self.forecasts(),
+        )
+        return index, report.errors
+
+    def snapshot_gate(self) -> SnapshotGate:
+        """The trust ledger's thresholds and level policy as they are now."""
+        assert self.ws is not None
+        ledger = self.ws.trust()
+        return SnapshotGate(
+            default_threshold=ledger.default_threshold,
+            thresholds=ledger.thresholds(),
+            levels_allowed={level: ledger.level_allowed(level) for level in (3, 4, 5)},
+        )
+
+    def forecasts(self) -> dict[str, dict[str, object]]:
+        """Each source file's forecast as the anticipatory level computed it (read from the forecast cache)."""
+        from empathy.core.predict.forecast import cached_forecast
+
+        ws = self.ws
+        assert ws is not None
+        history = ws.history()
+        if not history.commits:
+            return {}
+        settings = ws.settings
+        # The same key as the anticipatory level, so this is a read of the run it just cached.
+        key = "|".join(str(settings[n]) for n in ("exclude", "source_suffixes", "fix_pattern", "fix_exclude_pattern"))
+        is_source = ws.settings_is_source()
+        try:
+            run = cached_forecast(
+                ws.store,
+                ws.repo_id,
+                ws.info,
+                history,
+                lambda p: p.endswith(".py") and is_source(p),
+                int(settings["horizon_days"]),
+                key,
+            )
+        except Exception as exc:  # noqa: BLE001 - the hover loses its forecast line, nothing else
+            self.log(f"{self.root.name}: no forecast for the hover: {type(exc).__name__}: {exc}")
+            return {}
+        return {
+            f.path: {
+                "probability": round(f.probability, 3),
+                "rank": f.rank,
+                "files": run.files,
+                "drivers": list(f.drivers),
+                "horizon_days": run.horizon_days,
+            }
+            for f in run.forecasts
+        }
+
+    def regate(self) -> None:
+        """Re-read the trust thresholds (after feedback) without asking the plugins again."""
+        if self.ws is None or self.index is None:
+            return
+        gate = self.snapshot_gate()
+        self.generation += 1
+        self.index = self.index.with_gate(gate, self.generation)
+
+    def refresh_worktree(self) -> bool:
+        """Re-read the work tree's changed files; True when the set moved."""
+        if self.ws is None:
+            return False
+        try:
+            paths = frozenset(working_tree_change(self.ws.info).paths)
+        except (EmpathyError, OSError, ValueError) as exc:
+            self.log(f"{self.root.name}: cannot read the work tree's changes: {exc}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - GitPython raises its own hierarchy; never crash the server
+            self.log(f"{self.root.name}: cannot read the work tree's changes: {type(exc).__name__}: {exc}")
+            return False
+        moved = paths != self.changed_on_disk
+        self.changed_on_disk = paths
+        return moved
+
+    def relpath(self, path: Path) -> str | None:
+        """``path`` relative to the root with forward slashes (None when outside)."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None

@@ -1,0 +1,625 @@
+"""The language server: documents in, findings looked up, diagnostics, hovers and code actions out.
+
+The event loop never waits for git, the store or a plugin: ingestion,
+mining and the whole-repository findings run on worker threads (one job at a
+time per repository) and replace a finished :class:`FindingsIndex`; opening,
+saving or editing a document only looks its path up in that index and adds
+the cheap buffer-dependent findings.  See docs/editors.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
+
+from empathy import __version__
+from empathy.core.errors import ConfigError, EmpathyError, EmptyRepositoryError, NotARepositoryError
+from empathy.core.ignore import MAX_SCAN_BYTES, IgnoreMap, parse_ignores
+from empathy.core.model import Finding
+from empathy.lsp_server.actions import COMMAND_FEEDBACK, COMMAND_OPEN, diagnostic_actions, plugin_action
+from empathy.lsp_server.convert import diagnostic
+from empathy.lsp_server.repository import RepoState, find_root
+from empathy.lsp_server.settings import EditorSettings, parse_settings
+
+__all__ = ["EmpathyServer", "create_server"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: How long a pull request waits for a repository's first findings before answering with what there is.
+PULL_WAIT_SECONDS = 60.0
+
+#: Documents larger than this get file-level findings only (no comment scan, no line ranges).
+LARGE_DOCUMENT = 5_000_000
+
+
+class Cancelled(Exception):
+    """The user cancelled the background work from the progress UI."""
+
+
+class EmpathyServer(LanguageServer):
+    """pygls server holding one :class:`RepoState` per repository of the workspace."""
+
+    def __init__(self) -> None:
+        super().__init__("empathy", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        self.editor = EditorSettings()
+        self.repos: dict[Path, RepoState] = {}
+        self.roots_by_dir: dict[Path, Path | None] = {}
+        self.loading: dict[Path, asyncio.Task[None]] = {}
+        self.debounce: dict[str, asyncio.Task[None]] = {}
+        self.edited: set[str] = set()
+        self.pull = False
+        self.refresh_support = False
+        self.progress_support = False
+        self.configuration_support = False
+        self.background: set[asyncio.Task[Any]] = set()
+        self.poller: asyncio.Task[None] | None = None
+        self.progress_count = 0
+        self.main_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- plumbing ------------------------------------------------------------------
+    def log_message(self, message: str, kind: t.MessageType = t.MessageType.Info) -> None:
+        """A line in the editor's log for this server (``window/logMessage``)."""
+        self.window_log_message(t.LogMessageParams(type=kind, message=f"empathy: {message}"))
+
+    def log_from_thread(self, message: str) -> None:
+        if self.main_loop is not None:
+            self.main_loop.call_soon_threadsafe(self.log_message, message)
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        """Run blocking work on the worker pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.thread_pool, func, *args)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    # -- repositories ---------------------------------------------------------------
+    def root_for(self, path: Path) -> Path | None:
+        directory = path.parent
+        if directory not in self.roots_by_dir:
+            self.roots_by_dir[directory] = find_root(directory)
+        return self.roots_by_dir[directory]
+
+    def state_for(self, uri: str) -> tuple[RepoState | None, str | None]:
+        """The repository of a document and the document's path in it (None, None outside any)."""
+        fs = to_fs_path(uri)
+        if not fs or not uri.startswith("file:"):
+            return None, None
+        path = Path(fs)
+        root = self.root_for(path)
+        if root is None:
+            return None, None
+        state = self.repos.get(root)
+        if state is None:
+            state = self.start_repo(root)
+        return state, state.relpath(path)
+
+    def start_repo(self, root: Path) -> RepoState:
+        state = RepoState(root=root, settings=self.editor, log=self.log_from_thread)
+        self.repos[root] = state
+        self.schedule_load(state, "opened")
+        return state
+
+    def schedule_load(self, state: RepoState, reason: str) -> None:
+        running = self.loading.get(state.root)
+        if running is not None and not running.done():
+            return
+        self.loading[state.root] = self.spawn(self.load(state, reason))
+
+    async def load(self, state: RepoState, reason: str) -> None:
+        """Open, ingest, mine (quick miners first) and index one repository, with progress."""
+        token: str | None = None
+        if self.editor.progress and self.progress_support:
+            self.progress_count += 1
+            token = f"empathy-{self.progress_count}"
+            try:
+                await self.work_done_progress.create_async(token)
+                self.work_done_progress.begin(
+                    token,
+                    t.WorkDoneProgressBegin(
+                        title=f"empathy: {state.root.name}", message=reason, cancellable=True, percentage=0
+                    ),
+                )
+            except Exception as exc:  # noqa: BLE001 - a client that refuses progress still gets diagnostics
+                log.info("progress refused: %s", exc)
+                token = None
+        started = time.monotonic()
+        outcome = "done"
+        try:
+            state.seen_head = await self.run(state.head_now)
+            await self._load_steps(state, token)
+        except Cancelled:
+            outcome = "cancelled; diagnostics show what was ready"
+            self.log_message(f"{state.root.name}: background work cancelled")
+        except EmptyRepositoryError as exc:
+            state.status, state.error, outcome = "empty", exc.message, "no history yet"
+            self.log_message(f"{state.root.name}: {exc.message}; no diagnostics until the first commit")
+        except NotARepositoryError as exc:
+            state.status, state.error, outcome = "failed", exc.message, "not a repository"
+            self.log_message(f"{state.root.name}: {exc.message}", t.MessageType.Warning)
+        except ConfigError as exc:
+            state.status, state.error, outcome = "failed", exc.message, "configuration error"
+            self.log_message(f"{state.root.name}: {exc.message}", t.MessageType.Error)
+            self.window_show_message(
+                t.ShowMessageParams(type=t.MessageType.Error, message=f"empathy: {exc.message} ({exc.hint})")
+            )
+        except EmpathyError as exc:
+            state.status, state.error, outcome = "failed", exc.message, exc.message
+            self.log_message(f"{state.root.name}: {exc.message}", t.MessageType.Error)
+        except Exception as exc:
+            state.status, state.error, outcome = "failed", str(exc), "internal error"
+            log.exception("background work failed for %s", state.root)
+            self.log_message(f"{state.root.name}: internal error {type(exc).__name__}: {exc}", t.MessageType.Error)
+        finally:
+            if token is not None:
+                self.work_done_progress.end(
+                    token, t.WorkDoneProgressEnd(message=f"{outcome} ({time.monotonic() - started:.1f} s)")
+                )
+
+    async def _load_steps(self, state: RepoState, token: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        last_report = [0.0]
+
+        def report(message: str, percentage: int | None = None) -> None:
+            if token is None:
+                return
+            if token in self.work_done_progress.tokens and self.work_done_progress.tokens[token].cancelled():
+                raise Cancelled
+            self.work_done_progress.report(token, t.WorkDoneProgressReport(message=message, percentage=percentage))
+
+        def report_threadsafe(message: str, percentage: int | None = None, throttle: bool = False) -> None:
+            now = time.monotonic()
+            if throttle and now - last_report[0] < 0.25:
+                return
+            last_report[0] = now
+            loop.call_soon_threadsafe(_quiet(report), message, percentage)
+
+        def ingest_progress(done: int, total: int) -> None:
+            pct = int(60 * done / total) if total else None
+            report_threadsafe(f"ingesting history: {done} of {total} commits", pct, throttle=True)
+
+        def mine_progress(message: str) -> None:
+            report_threadsafe(message)
+
+        old = state.ws
+        await self.run(self._locked(state, state.open))
+        if old is not None:
+            old.store.engine.dispose()
+        report("reading history", 0)
+        ingested = await self.run(self._locked(state, state.ingest), ingest_progress)
+        for warning in ingested.warnings[:5]:
+            self.log_message(f"{state.root.name}: {warning}", t.MessageType.Warning)
+        report("history read", 60)
+        mine = await self.run(self._locked(state, state.needs_mining), ingested)
+        slow: list[str] = []
+        if mine:
+            quick, slow = await self.run(state.miners)
+            mined = await self.run(self._locked(state, state.mine), quick, mine_progress)
+            self.report_plugin_errors(state, "mining", mined.errors)
+        report("asking the levels", 70)
+        await self.index(state)
+        if slow:
+            report(f"mining {', '.join(slow)} (diagnostics are already shown)", 85)
+            mined = await self.run(self._locked(state, state.mine), slow, mine_progress)
+            self.report_plugin_errors(state, "mining", mined.errors)
+            report("asking the levels again", 95)
+            await self.index(state)
+
+    def _locked(self, state: RepoState, func: Callable[..., T]) -> Callable[..., T]:
+        def call(*args: Any) -> T:
+            with state.lock:
+                return func(*args)
+
+        return call
+
+    async def index(self, state: RepoState) -> None:
+        """Rebuild a repository's index and show it in every open document of that repository."""
+        index, errors = await self.run(self._locked(state, state.build_index))
+        await self.run(self._locked(state, state.refresh_worktree))
+        state.index = index
+        state.status = "ready"
+        self.report_plugin_errors(state, "levels", errors)
+        self.log_message(
+            f"{state.root.name}: {sum(len(v) for v in index.by_path.values())} findings on "
+            f"{len(index.by_path)} files at {index.head[:12]}"
+        )
+        self.refresh(state)
+
+    async def first_index(self, state: RepoState) -> None:
+        """Wait until a repository has its first index (or its loading ended without one)."""
+        while state.index is None:
+            task = self.loading.get(state.root)
+            if task is None or task.done():
+                return
+            await asyncio.sleep(0.05)
+
+    def report_plugin_errors(self, state: RepoState, stage: str, errors: dict[str, str]) -> None:
+        for plugin, error in errors.items():
+            self.log_message(
+                f"{state.root.name}: plugin {plugin} failed while {stage}: {error} "
+                "(the other plugins' diagnostics are shown)",
+                t.MessageType.Warning,
+            )
+
+    # -- diagnostics ------------------------------------------------------------------
+    def changed_paths(self, state: RepoState) -> set[str]:
+        """Files changed now: the work tree against HEAD plus every edited, unsaved buffer."""
+        changed = set(state.changed_on_disk)
+        for uri in self.edited:
+            other, rel = self.state_for(uri)
+            if other is state and rel is not None:
+                changed.add(rel)
+        return changed
+
+    def diagnostics_for(self, doc: TextDocument) -> list[t.Diagnostic] | None:
+        """The document's diagnostics now; None while its repository is still loading."""
+        state, rel = self.state_for(doc.uri)
+        if state is None or rel is None:
+            return []
+        if state.index is None:
+            return [] if state.status in ("empty", "failed") else None
+        source = doc.source
+        large = len(source) > LARGE_DOCUMENT
+        ignores = parse_ignores(source) if len(source) <= MAX_SCAN_BYTES else IgnoreMap()
+        findings = state.index.lookup(rel, self.changed_paths(state), ignores, self.editor.min_severity)
+        if large:
+            findings = [f for f in findings if f.location.start_line is None]
+        if not findings:
+            return []
+        lines = list(doc.lines)
+        root = str(state.root)
+        return [diagnostic(doc, lines, f, root) for f in findings]
+
+    def publish(self, uri: str) -> None:
+        """Push the document's diagnostics for its current version (only for clients that do not pull)."""
+        if self.pull:
+            return
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return
+        diags = self.diagnostics_for(doc)
+        if diags is None:
+            return
+        self.text_document_publish_diagnostics(
+            t.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diags)
+        )
+
+    def refresh(self, state: RepoState | None = None) -> None:
+        """New findings: ask a pulling client to pull again, or push to every open document."""
+        if self.pull:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri in list(self.workspace.text_documents):
+            if state is None or self.state_for(uri)[0] is state:
+                self.publish(uri)
+
+    def publish_others(self, state: RepoState | None, uri: str) -> None:
+        """Edits change which partners are missing in the other open documents of the repository."""
+        if state is None or self.pull:
+            return
+        for other in list(self.workspace.text_documents):
+            if other != uri and self.state_for(other)[0] is state:
+                self.publish(other)
+
+    # -- settings ------------------------------------------------------------------------
+    async def read_settings(self) -> None:
+        """Ask the client for the ``empathy`` section (when it can answer) and log the effective settings."""
+        raw: Any = None
+        if self.configuration_support:
+            try:
+                answer = await asyncio.wait_for(
+                    self.workspace_configuration_async(
+                        t.ConfigurationParams(items=[t.ConfigurationItem(section="empathy")])
+                    ),
+                    timeout=5,
+                )
+                raw = answer[0] if answer else None
+            except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps the defaults
+                self.log_message(f"could not read the editor's settings ({exc}); using the defaults")
+        self.editor = parse_settings(raw)
+        for problem in self.editor.problems:
+            self.log_message(problem, t.MessageType.Warning)
+        effective = self.editor.to_dict()
+        effective.pop("problems", None)
+        self.log_message(
+            "effective editor settings: " + json.dumps(effective, sort_keys=True)
+            + " (analysis settings apply where [tool.empathy] leaves the default)"
+        )
+
+
+def _quiet(func: Callable[..., None]) -> Callable[..., None]:
+    """Progress reports after a cancel or an ended token are dropped, not raised on the loop."""
+
+    def call(*args: Any) -> None:
+        try:
+            func(*args)
+        except Cancelled:
+            pass
+
+    return call
+
+
+def _result_id(diags: list[t.Diagnostic], generation: int) -> str:
+    payload = json.dumps([(d.code, d.message, d.range.start.line, d.range.end.line) for d in diags])
+    return f"{generation}:" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def create_server() -> EmpathyServer:
+    """The server with every feature registered (``empathy lsp`` starts it)."""
+    server = EmpathyServer()
+
+    @server.feature(t.INITIALIZE)
+    def initialize(ls: EmpathyServer, params: t.InitializeParams) -> None:
+        ls.main_loop = asyncio.get_running_loop()
+        caps = params.capabilities
+        text = caps.text_document
+        ls.pull = bool(text is not None and text.diagnostic is not None)
+        ws_caps = caps.workspace
+        ls.refresh_support = bool(
+            ws_caps is not None and ws_caps.diagnostics is not None and ws_caps.diagnostics.refresh_support
+        )
+        ls.configuration_support = bool(ws_caps is not None and ws_caps.configuration)
+        ls.progress_support = bool(caps.window is not None and caps.window.work_done_progress)
+
+    @server.feature(t.INITIALIZED)
+    async def initialized(ls: EmpathyServer, params: t.InitializedParams) -> None:
+        await ls.read_settings()
+        ls.log_message(
+            f"empathy {__version__}: {'pull' if ls.pull else 'push'} diagnostics, run {ls.editor.run}, "
+            f"progress {'on' if ls.progress_support and ls.editor.progress else 'off'}"
+        )
+        folders = [f.uri for f in (ls.workspace.folders or {}).values()]
+        if not folders and ls.workspace.root_uri:
+            folders = [ls.workspace.root_uri]
+        for uri in folders:
+            fs = to_fs_path(uri)
+            if not fs:
+                continue
+            root = await ls.run(find_root, Path(fs))
+            if root is None:
+                ls.log_message(f"{fs} is not inside a git repository: no diagnostics for its files")
+            elif root not in ls.repos:
+                ls.start_repo(root)
+        if ls.editor.head_poll_seconds > 0:
+            ls.poller = ls.spawn(poll_heads(ls))
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: EmpathyServer, params: t.DidChangeConfigurationParams) -> None:
+        before = ls.editor
+        await ls.read_settings()
+        if ls.editor.analysis != before.analysis:
+            for state in ls.repos.values():
+                state.settings = ls.editor
+                ls.schedule_load(state, "settings changed")
+        else:
+            for state in ls.repos.values():
+                state.settings = ls.editor
+        ls.refresh()
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: EmpathyServer, params: t.DidOpenTextDocumentParams) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: EmpathyServer, params: t.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        first_edit = uri not in ls.edited
+        ls.edited.add(uri)
+        if ls.editor.run != "onType":
+            return
+        pending = ls.debounce.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        ls.debounce[uri] = ls.spawn(debounced(ls, uri, first_edit))
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: EmpathyServer, params: t.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.publish(uri)
+        state, rel = ls.state_for(uri)
+        if state is None:
+            return
+        if rel in ("pyproject.toml", ".empathy.toml"):
+            ls.schedule_load(state, "settings file saved")
+            return
+        if state.ws is None:
+            return
+        moved = await ls.run(state.refresh_worktree)
+        ls.edited.discard(uri)  # the file on disk now says what the buffer says
+        if moved:
+            ls.refresh(state)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: EmpathyServer, params: t.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        pending = ls.debounce.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        was_edited = uri in ls.edited
+        ls.edited.discard(uri)  # unsaved edits are gone with the buffer
+        if not ls.pull:
+            ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if was_edited:
+            ls.publish_others(ls.state_for(uri)[0], uri)
+
+    @server.feature(
+        t.TEXT_DOCUMENT_DIAGNOSTIC,
+        t.DiagnosticOptions(identifier="empathy", inter_file_dependencies=True, workspace_diagnostics=False),
+    )
+    async def pull_diagnostics(
+        ls: EmpathyServer, params: t.DocumentDiagnosticParams
+    ) -> t.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        state, _rel = ls.state_for(uri)
+        loading = ls.loading.get(state.root) if state is not None else None
+        if state is not None and state.index is None and loading is not None and not loading.done():
+            # A client that cannot be asked to pull again (no refresh support, e.g. Neovim)
+            # would keep an empty answer: answer when the first index is ready instead.
+            try:
+                await asyncio.wait_for(asyncio.shield(ls.first_index(state)), timeout=PULL_WAIT_SECONDS)
+            except TimeoutError:
+                pass
+        doc = ls.workspace.get_text_document(uri)
+        diags = ls.diagnostics_for(doc)
+        generation = state.generation if state is not None else 0
+        items = diags or []
+        result_id = _result_id(items, generation) + ("" if diags is not None else ":loading")
+        if params.previous_result_id == result_id:
+            return t.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return t.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+
+    @server.feature(t.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: EmpathyServer, params: t.HoverParams) -> t.Hover | None:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        diags = ls.diagnostics_for(doc) or []
+        line = params.position.line
+        here = [d for d in diags if d.range.start.line <= line <= d.range.end.line]
+        state, rel = ls.state_for(doc.uri)
+        if not here or state is None or rel is None or state.index is None:
+            return None
+        fingerprints = {d.data.get("fingerprint") for d in here if isinstance(d.data, dict)}
+        findings = [
+            f
+            for f in state.index.lookup(rel, ls.changed_paths(state), IgnoreMap())
+            if f.fingerprint in fingerprints
+        ]
+        from empathy.lsp_server.hover import hover_markdown
+
+        text = await ls.run(hover_markdown, state, rel, findings)
+        return t.Hover(
+            contents=t.MarkupContent(kind=t.MarkupKind.Markdown, value=text),
+            range=here[0].range,
+        )
+
+    @server.feature(
+        t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix])
+    )
+    async def code_action(ls: EmpathyServer, params: t.CodeActionParams) -> list[t.CodeAction]:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        ours = [d for d in params.context.diagnostics if isinstance(d.data, dict) and "fingerprint" in d.data]
+        actions: list[t.CodeAction] = []
+        for diag in ours:
+            actions.extend(diagnostic_actions(doc, diag, ls.editor.show_ignore_actions))
+        state, rel = ls.state_for(doc.uri)
+        if ours and state is not None and state.index is not None and rel is not None:
+            wanted = {d.data["fingerprint"]: d for d in ours}  # type: ignore[index]
+            findings = [f for f in state.index.by_path.get(rel, []) if f.fingerprint in wanted]
+            for finding in findings:
+                for action in await ls.run(plugin_actions, ls, state, finding):
+                    converted = plugin_action(doc, str(state.root), action, wanted[finding.fingerprint])
+                    if converted is not None:
+                        actions.append(converted)
+        return actions
+
+    @server.command(COMMAND_FEEDBACK)
+    async def feedback(ls: EmpathyServer, root: str, code: str, useful: bool, fingerprint: str = "") -> Any:
+        state = ls.repos.get(Path(root))
+        if state is None or state.ws is None:
+            raise ValueError(f"{root} is not a repository this server has open")
+        result = await ls.run(record_feedback, state, code, bool(useful), fingerprint)
+        ls.log_message(
+            f"{state.root.name}: feedback on {code}: threshold {result['threshold_old']:.2f} -> "
+            f"{result['threshold_new']:.2f}"
+        )
+        ls.refresh(state)
+        return result
+
+    @server.command(COMMAND_OPEN)
+    async def open_file(ls: EmpathyServer, root: str, path: str) -> Any:
+        target = (Path(root) / path).resolve()
+        if not target.is_relative_to(Path(root).resolve()):
+            raise ValueError(f"{path} is outside {root}")
+        uri = from_fs_path(str(target))
+        if uri is None:
+            raise ValueError(f"cannot make a URI of {target}")
+        result = await ls.window_show_document_async(t.ShowDocumentParams(uri=uri, take_focus=True))
+        return {"uri": uri, "success": bool(result.success)}
+
+    @server.feature(t.SHUTDOWN)
+    def shutdown(ls: EmpathyServer, params: None) -> None:
+        for task in list(ls.background):
+            task.cancel()
+
+    return server
+
+
+def plugin_actions(ls: EmpathyServer, state: RepoState, finding: Finding) -> list[Any]:
+    """What the ``code_actions`` plugins offer for a finding (each plugin isolated)."""
+    from empathy.core.context import AnalysisContext
+    from empathy.core.model import CodeAction
+
+    ws = state.ws
+    if ws is None or not ws.host.implementations("code_actions"):
+        return []
+    context = AnalysisContext(
+        repo=ws.info, repo_id=ws.repo_id, store=ws.store, core_settings=ws.settings, history=ws.history()
+    )
+    out: list[CodeAction] = []
+    for result in ws.host.call_each("code_actions", timeout=5.0, context=context, finding=finding):
+        if not result.ok:
+            ls.log_from_thread(f"plugin {result.plugin} failed in code_actions: {result.error}")
+            continue
+        out.extend(a for a in result.value or [] if isinstance(a, CodeAction))
+    return out
+
+
+def record_feedback(state: RepoState, code: str, useful: bool, fingerprint: str) -> dict[str, Any]:
+    """The trust ledger learns from the editor exactly as from ``empathy feedback``."""
+    ws = state.ws
+    assert ws is not None
+    with state.lock:
+        ledger = ws.trust()
+        detail = {"fingerprint": fingerprint, "surface": "lsp"}
+        change = ledger.apply_feedback(code, useful, detail=detail)
+        estimate = ledger.record(
+            "repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": code}
+        )
+        state.regate()
+    return {
+        "rule": code,
+        "threshold_old": change.old,
+        "threshold_new": change.new,
+        "crossed": list(change.crossed),
+        "repo_trust": estimate.mean,
+    }
+
+
+async def debounced(ls: EmpathyServer, uri: str, first_edit: bool) -> None:
+    """Publish after the typing pauses; a newer edit cancels this one, so only the latest version is shown."""
+    await asyncio.sleep(ls.editor.debounce_ms / 1000)
+    ls.debounce.pop(uri, None)
+    ls.publish(uri)
+    if first_edit:
+        ls.publish_others(ls.state_for(uri)[0], uri)
+
+
+async def poll_heads(ls: EmpathyServer) -> None:
+    """Notice new commits (HEAD moving) and re-ingest incrementally in the background."""
+    while True:
+        await asyncio.sleep(max(ls.editor.head_poll_seconds, 0.2))
+        for state in list(ls.repos.values()):
+            running = ls.loading.get(state.root)
+            if running is not None and not running.done():
+                continue
+            head = await ls.run(state.head_now)
+            if head is None:
+                continue
+            if head != state.seen_head:
+                state.seen_head = head
+                ls.log_message(f"{state.root.name}: HEAD moved to {head[:12]}; reading the new commits")
+                ls.schedule_load(state, "new commits")
