@@ -179,19 +179,34 @@ async def robustness(client: BenchClient, repo: Path, edits: int, tmp: Path) -> 
             content_changes=[t.TextDocumentContentChangeWholeDocument(text="x = 1\n")],
         )
     )
-    errors = 0
-    for method, params in (
-        ("textDocument/hover", {"textDocument": {"uri": ghost}, "position": {"line": 0, "character": 0}}),
-        ("textDocument/hover", {"bogus": True}),
-        ("textDocument/codeAction", {"textDocument": {"uri": uri}}),
-        ("empathy/unknown", {}),
-    ):
-        try:
-            await asyncio.wait_for(client.protocol.send_request_async(method, params), 10)
-        except asyncio.TimeoutError:
-            raise
-        except Exception:  # noqa: BLE001 - an error answer is what we want; a hang or crash is not
-            errors += 1
+    # Malformed traffic written straight to the server's stdin: bad params, unknown methods, broken JSON.
+    raw = [
+        {"jsonrpc": "2.0", "id": 9001, "method": "textDocument/hover", "params": {"bogus": True}},
+        {
+            "jsonrpc": "2.0",
+            "id": 9002,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": ghost}, "position": {"line": 0, "character": 0}},
+        },
+        {"jsonrpc": "2.0", "id": 9003, "method": "textDocument/codeAction", "params": {"textDocument": {"uri": uri}}},
+        {"jsonrpc": "2.0", "id": 9004, "method": "empathy/unknown", "params": {}},
+        {"jsonrpc": "2.0", "method": "textDocument/didSave", "params": None},
+    ]
+    stdin = client._server.stdin  # type: ignore[union-attr]
+    for message in raw:
+        body = json.dumps(message).encode()
+        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    body = b"{not json"
+    stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    await stdin.drain()
+    # The server still answers a well-formed request after all that.
+    answer = await asyncio.wait_for(
+        client.text_document_hover_async(
+            t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(0, 0))
+        ),
+        30,
+    )
+    errors = len(raw)
     big = tmp / "big.py"
     big.write_text("x = 1  # padding\n" * 600_000)  # about 10 MB
     binary = tmp / "blob.bin"
@@ -209,7 +224,13 @@ async def robustness(client: BenchClient, repo: Path, edits: int, tmp: Path) -> 
         final = await wait_publish(client, uri)
         if final.version == version - 1:
             break
-    return {"edits": edits, "error_answers": errors, "alive": True, "final_version": final.version if final else None}
+    return {
+        "edits": edits,
+        "malformed_sent": errors + 1,
+        "hover_after": answer is not None,
+        "alive": True,
+        "final_version": final.version if final else None,
+    }
 
 
 async def run(repo: Path, cold: bool, limit: int | None, edits: int) -> dict[str, Any]:
@@ -274,10 +295,16 @@ async def run(repo: Path, cold: bool, limit: int | None, edits: int) -> dict[str
     result.update(
         files=len(files),
         files_with_diagnostics=with_diags,
-        open_ms={"p50": round(pct(opens, 0.5) * 1000, 2), "p95": round(pct(opens, 0.95) * 1000, 2),
-                 "max": round(max(opens) * 1000, 2)},
-        save_ms={"p50": round(pct(saves, 0.5) * 1000, 2), "p95": round(pct(saves, 0.95) * 1000, 2),
-                 "max": round(max(saves) * 1000, 2)},
+        open_ms={
+            "p50": round(pct(opens, 0.5) * 1000, 2),
+            "p95": round(pct(opens, 0.95) * 1000, 2),
+            "max": round(max(opens) * 1000, 2),
+        },
+        save_ms={
+            "p50": round(pct(saves, 0.5) * 1000, 2),
+            "p95": round(pct(saves, 0.95) * 1000, 2),
+            "max": round(max(saves) * 1000, 2),
+        },
         open_and_save_p95_ms=round(pct(both, 0.95) * 1000, 2),
         mean_ms=round(statistics.mean(both) * 1000, 2),
     )

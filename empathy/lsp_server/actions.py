@@ -88,9 +88,7 @@ def diagnostic_actions(doc: TextDocument, diag: t.Diagnostic, show_ignore: bool)
                 title=title,
                 kind=t.CodeActionKind.QuickFix,
                 diagnostics=[diag],
-                command=t.Command(
-                    title=title, command=COMMAND_FEEDBACK, arguments=[root, code, useful, fingerprint]
-                ),
+                command=t.Command(title=title, command=COMMAND_FEEDBACK, arguments=[root, code, useful, fingerprint]),
             )
         )
     if show_ignore:

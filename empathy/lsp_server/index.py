@@ -152,7 +152,5 @@ class FindingsIndex:
         return [
             f
             for f in candidates
-            if f.severity.rank >= floor
-            and (self.gate is None or self.gate(f))
-            and not ignores.silences(f)
+            if f.severity.rank >= floor and (self.gate is None or self.gate(f)) and not ignores.silences(f)
         ]

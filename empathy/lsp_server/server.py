@@ -29,6 +29,7 @@ from empathy.core.ignore import MAX_SCAN_BYTES, IgnoreMap, parse_ignores
 from empathy.core.model import Finding
 from empathy.lsp_server.actions import COMMAND_FEEDBACK, COMMAND_OPEN, diagnostic_actions, plugin_action
 from empathy.lsp_server.convert import diagnostic
+from empathy.lsp_server.protocol import EmpathyProtocol
 from empathy.lsp_server.repository import RepoState, find_root
 from empathy.lsp_server.settings import EditorSettings, parse_settings
 
@@ -52,7 +53,12 @@ class EmpathyServer(LanguageServer):
     """pygls server holding one :class:`RepoState` per repository of the workspace."""
 
     def __init__(self) -> None:
-        super().__init__("empathy", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "empathy",
+            __version__,
+            text_document_sync_kind=t.TextDocumentSyncKind.Incremental,
+            protocol_cls=EmpathyProtocol,
+        )
         self.editor = EditorSettings()
         self.repos: dict[Path, RepoState] = {}
         self.roots_by_dir: dict[Path, Path | None] = {}
@@ -165,6 +171,8 @@ class EmpathyServer(LanguageServer):
             log.exception("background work failed for %s", state.root)
             self.log_message(f"{state.root.name}: internal error {type(exc).__name__}: {exc}", t.MessageType.Error)
         finally:
+            if state.index is None:
+                self.refresh(state)  # open documents get an (empty) answer rather than none
             if token is not None:
                 self.work_done_progress.end(
                     token, t.WorkDoneProgressEnd(message=f"{outcome} ({time.monotonic() - started:.1f} s)")
@@ -337,7 +345,8 @@ class EmpathyServer(LanguageServer):
         effective = self.editor.to_dict()
         effective.pop("problems", None)
         self.log_message(
-            "effective editor settings: " + json.dumps(effective, sort_keys=True)
+            "effective editor settings: "
+            + json.dumps(effective, sort_keys=True)
             + " (analysis settings apply where [tool.empathy] leaves the default)"
         )
 
@@ -354,9 +363,21 @@ def _quiet(func: Callable[..., None]) -> Callable[..., None]:
     return call
 
 
-def _result_id(diags: list[t.Diagnostic], generation: int) -> str:
-    payload = json.dumps([(d.code, d.message, d.range.start.line, d.range.end.line) for d in diags])
-    return f"{generation}:" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _result_id(diags: list[t.Diagnostic], loading: bool) -> str:
+    """A result id that changes exactly when what the client shows would change."""
+    payload = json.dumps(
+        [
+            (
+                d.code,
+                d.message,
+                int(d.severity or 0),
+                (d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character),
+                d.data.get("fingerprint") if isinstance(d.data, dict) else None,
+            )
+            for d in diags
+        ]
+    )
+    return ("loading:" if loading else "") + hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
 def create_server() -> EmpathyServer:
@@ -461,9 +482,7 @@ def create_server() -> EmpathyServer:
         t.TEXT_DOCUMENT_DIAGNOSTIC,
         t.DiagnosticOptions(identifier="empathy", inter_file_dependencies=True, workspace_diagnostics=False),
     )
-    async def pull_diagnostics(
-        ls: EmpathyServer, params: t.DocumentDiagnosticParams
-    ) -> t.DocumentDiagnosticReport:
+    async def pull_diagnostics(ls: EmpathyServer, params: t.DocumentDiagnosticParams) -> t.DocumentDiagnosticReport:
         uri = params.text_document.uri
         state, _rel = ls.state_for(uri)
         loading = ls.loading.get(state.root) if state is not None else None
@@ -476,9 +495,8 @@ def create_server() -> EmpathyServer:
                 pass
         doc = ls.workspace.get_text_document(uri)
         diags = ls.diagnostics_for(doc)
-        generation = state.generation if state is not None else 0
         items = diags or []
-        result_id = _result_id(items, generation) + ("" if diags is not None else ":loading")
+        result_id = _result_id(items, loading=diags is None)
         if params.previous_result_id == result_id:
             return t.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
         return t.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
@@ -494,9 +512,7 @@ def create_server() -> EmpathyServer:
             return None
         fingerprints = {d.data.get("fingerprint") for d in here if isinstance(d.data, dict)}
         findings = [
-            f
-            for f in state.index.lookup(rel, ls.changed_paths(state), IgnoreMap())
-            if f.fingerprint in fingerprints
+            f for f in state.index.lookup(rel, ls.changed_paths(state), IgnoreMap()) if f.fingerprint in fingerprints
         ]
         from empathy.lsp_server.hover import hover_markdown
 
@@ -506,9 +522,7 @@ def create_server() -> EmpathyServer:
             range=here[0].range,
         )
 
-    @server.feature(
-        t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix])
-    )
+    @server.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix]))
     async def code_action(ls: EmpathyServer, params: t.CodeActionParams) -> list[t.CodeAction]:
         doc = ls.workspace.get_text_document(params.text_document.uri)
         ours = [d for d in params.context.diagnostics if isinstance(d.data, dict) and "fingerprint" in d.data]
