@@ -32,7 +32,7 @@ def lsp(
 
     Editors start it themselves over stdio (see docs/editors.md for Neovim,
     VS Code, Helix and Emacs).  Settings come from the editor's `empathy`
-    section (workspace/configuration) and from [tool.empathy]; the effective
+    section (workspace/configuration) and from pyproject.toml (tool.empathy); the effective
     settings are logged to the editor at start.
     """
     address = _parse_tcp(tcp) if tcp is not None else None

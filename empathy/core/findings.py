@@ -59,6 +59,7 @@ def collect_findings(
     change: ChangeSet | None = None,
     paths: list[str] | None = None,
     gate: Gate | None = None,
+    only: list[str] | None = None,
 ) -> FindingsReport:
     context = AnalysisContext(
         repo=ws.info,
@@ -73,7 +74,10 @@ def collect_findings(
     report = FindingsReport()
     merged: dict[str, Finding] = {}
     report.results = ws.call_plugins(
-        "level_findings", Finding, lambda name: {"context": context.for_plugin(name), "patterns": patterns}
+        "level_findings",
+        Finding,
+        lambda name: {"context": context.for_plugin(name), "patterns": patterns},
+        only=only,
     )
     for result in report.results:
         if not result.ok:

@@ -148,12 +148,16 @@ class Workspace:
         return report
 
     def findings(
-        self, change: ChangeSet | None = None, paths: list[str] | None = None, gated: bool = True
+        self,
+        change: ChangeSet | None = None,
+        paths: list[str] | None = None,
+        gated: bool = True,
+        only: list[str] | None = None,
     ) -> FindingsReport:
-        """Ask every level plugin; trust decides what surfaces unless ``gated`` is False."""
+        """Ask every level plugin (or ``only`` these); trust decides what surfaces unless ``gated`` is False."""
         from empathy.core.findings import collect_findings
 
-        return collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None)
+        return collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None, only=only)
 
     def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
         """Every ``score_change_risk`` plugin's factors for ``change``, and the plugins that failed."""

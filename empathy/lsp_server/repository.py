@@ -25,7 +25,9 @@ __all__ = ["RepoState", "find_root"]
 
 #: Miners known to take long on large histories (SZZ blames every fix); mined after the first diagnostics.
 SLOW_MINERS = frozenset({"fixes"})
-#: A miner whose last run took longer than this is mined after the first diagnostics too.
+#: Levels known to take long after new commits (the anticipatory level trains the forecast model).
+SLOW_LEVELS = frozenset({"anticipatory"})
+#: A miner or level whose last run took longer than this runs after the first diagnostics too.
 SLOW_SECONDS = 2.0
 
 
@@ -96,16 +98,26 @@ class RepoState:
         assert self.ws is not None
         return self.ws.ingest(progress=progress)
 
-    def miners(self) -> tuple[list[str], list[str]]:
-        """(quick, slow) miners: slow ones are mined after the first diagnostics are out."""
+    def split(self, hook: str, known_slow: frozenset[str]) -> tuple[list[str], list[str]]:
+        """(quick, slow) plugins of ``hook``: slow ones run after the first diagnostics are out.
+
+        Slow means: the plugin's last recorded run took over ``SLOW_SECONDS``, or,
+        with no record yet, it is one of ``known_slow``.
+        """
         assert self.ws is not None
-        names = self.ws.host.implementations("mine_patterns")
+        names = self.ws.host.implementations(hook)
         last: dict[str, float] = {}
         for run in self.ws.store.plugin_runs():
-            if run.repo_id == self.ws.repo_id and run.hook == "mine_patterns" and run.plugin in names:
+            if run.repo_id == self.ws.repo_id and run.hook == hook and run.plugin in names:
                 last[run.plugin] = float(run.seconds)
-        slow = [n for n in names if (last[n] > SLOW_SECONDS if n in last else n in SLOW_MINERS)]
+        slow = [n for n in names if (last[n] > SLOW_SECONDS if n in last else n in known_slow)]
         return [n for n in names if n not in slow], slow
+
+    def miners(self) -> tuple[list[str], list[str]]:
+        return self.split("mine_patterns", SLOW_MINERS)
+
+    def levels(self) -> tuple[list[str], list[str]]:
+        return self.split("level_findings", SLOW_LEVELS)
 
     def needs_mining(self, report: IngestReport) -> bool:
         assert self.ws is not None
@@ -115,11 +127,15 @@ class RepoState:
         assert self.ws is not None
         return self.ws.mine(progress=progress, only=only)
 
-    def build_index(self) -> tuple[FindingsIndex, dict[str, str]]:
-        """Every finding of the repository (ungated, comments not yet applied) and the plugins that failed."""
+    def build_index(self, only: list[str] | None = None) -> tuple[FindingsIndex, dict[str, str]]:
+        """Every finding of the repository (ungated, comments not yet applied) and the plugins that failed.
+
+        With ``only``, just those levels answer (the quick first index after new
+        commits); the forecast for the hover is then left for the full index.
+        """
         ws = self.ws
         assert ws is not None
-        report = ws.findings(gated=False)
+        report = ws.findings(gated=False, only=only)
         self.generation += 1
         index = FindingsIndex.build(
             head=ws.info.head,
@@ -128,7 +144,7 @@ class RepoState:
             partner_min_share=float(ws.settings.plugin("proactive").get("missing_partner_min_share", 0.5)),
             gate=self.snapshot_gate(),
             generation=self.generation,
-            forecasts=self.forecasts(),
+            forecasts=self.forecasts() if only is None else {},
         )
         return index, report.errors
 

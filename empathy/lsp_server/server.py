@@ -203,12 +203,21 @@ class EmpathyServer(LanguageServer):
         def mine_progress(message: str) -> None:
             report_threadsafe(message)
 
+        clock = time.monotonic()
+
+        def lap(what: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            self.log_message(f"{state.root.name}: {what} in {now - clock:.2f} s")
+            clock = now
+
         old = state.ws
         await self.run(self._locked(state, state.open))
         if old is not None:
             old.store.engine.dispose()
         report("reading history", 0)
         ingested = await self.run(self._locked(state, state.ingest), ingest_progress)
+        lap(f"read {ingested.new_commits} new commits")
         for warning in ingested.warnings[:5]:
             self.log_message(f"{state.root.name}: {warning}", t.MessageType.Warning)
         report("history read", 60)
@@ -218,14 +227,26 @@ class EmpathyServer(LanguageServer):
             quick, slow = await self.run(state.miners)
             mined = await self.run(self._locked(state, state.mine), quick, mine_progress)
             self.report_plugin_errors(state, "mining", mined.errors)
+            lap(f"mined with {', '.join(quick)}")
+        if ingested.new_commits:
+            # After new commits a slow level (the forecast retrains) would hold every diagnostic
+            # back: show the quick levels' findings first, then all of them.
+            quick_levels, slow_levels = await self.run(state.levels)
+            if slow_levels:
+                report("asking the quick levels", 65)
+                await self.index(state, quick_levels)
+                lap(f"asked {', '.join(quick_levels)}")
         report("asking the levels", 70)
         await self.index(state)
+        lap("asked the levels")
         if slow:
             report(f"mining {', '.join(slow)} (diagnostics are already shown)", 85)
             mined = await self.run(self._locked(state, state.mine), slow, mine_progress)
             self.report_plugin_errors(state, "mining", mined.errors)
+            lap(f"mined with {', '.join(slow)}")
             report("asking the levels again", 95)
             await self.index(state)
+            lap("asked the levels again")
 
     def _locked(self, state: RepoState, func: Callable[..., T]) -> Callable[..., T]:
         def call(*args: Any) -> T:
@@ -234,9 +255,9 @@ class EmpathyServer(LanguageServer):
 
         return call
 
-    async def index(self, state: RepoState) -> None:
+    async def index(self, state: RepoState, only: list[str] | None = None) -> None:
         """Rebuild a repository's index and show it in every open document of that repository."""
-        index, errors = await self.run(self._locked(state, state.build_index))
+        index, errors = await self.run(self._locked(state, state.build_index), only)
         await self.run(self._locked(state, state.refresh_worktree))
         state.index = index
         state.status = "ready"
