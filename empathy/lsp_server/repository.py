@@ -23,6 +23,8 @@ from empathy.lsp_server.settings import EditorSettings, analysis_overrides
 
 __all__ = ["RepoState", "find_root"]
 
+_OPEN_LOCK = threading.Lock()
+
 #: Miners known to take long on large histories (SZZ blames every fix); mined after the first diagnostics.
 SLOW_MINERS = frozenset({"fixes"})
 #: Levels known to take long after new commits (the anticipatory level trains the forecast model).
@@ -62,7 +64,7 @@ class RepoState:
     index: FindingsIndex | None = None
     #: files changed in the work tree against HEAD (refreshed on save and on new commits)
     changed_on_disk: frozenset[str] = frozenset()
-    #: loading | ready | failed | empty
+    #: loading | ready | failed | empty | cancelled
     status: str = "loading"
     error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,7 +79,8 @@ class RepoState:
         overrides, shadowed = analysis_overrides(self.root, self.settings)
         for line in shadowed:
             self.log(f"{self.root.name}: {line}")
-        self.ws = open_workspace(self.root, overrides)
+        with _OPEN_LOCK:  # alembic's migration context is process-global: one store opens at a time
+            self.ws = open_workspace(self.root, overrides)
 
     def head_now(self) -> str | None:
         """HEAD as git says it now (None when it cannot be read, e.g. no commits yet)."""

@@ -149,6 +149,8 @@ class EmpathyServer(LanguageServer):
             state.seen_head = await self.run(state.head_now)
             await self._load_steps(state, token)
         except Cancelled:
+            if state.index is None:
+                state.status = "cancelled"
             outcome = "cancelled; diagnostics show what was ready"
             self.log_message(f"{state.root.name}: background work cancelled")
         except EmptyRepositoryError as exc:
@@ -300,7 +302,7 @@ class EmpathyServer(LanguageServer):
         if state is None or rel is None:
             return []
         if state.index is None:
-            return [] if state.status in ("empty", "failed") else None
+            return [] if state.status in ("empty", "failed", "cancelled") else None
         source = doc.source
         large = len(source) > LARGE_DOCUMENT
         ignores = parse_ignores(source) if len(source) <= MAX_SCAN_BYTES else IgnoreMap()

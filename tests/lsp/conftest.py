@@ -149,3 +149,20 @@ def _fix_code_action_union(client: LanguageClient) -> None:
         return converter.structure(obj, t.CodeAction)
 
     converter.register_structure_hook(Union[t.Command, t.CodeAction], structure)  # noqa: UP007
+
+
+def install_plugin(site: Path, name: str, source: str) -> dict[str, str]:
+    """A real installed distribution (dist-info with an ``empathy`` entry point) for the server to load.
+
+    Returns the environment that puts it on the server's ``sys.path``.
+    """
+    import os
+
+    site.mkdir(parents=True, exist_ok=True)
+    module = f"plugin_{name.replace('-', '_')}"
+    (site / f"{module}.py").write_text(source, encoding="utf-8")
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[empathy]\n{name} = {module}\n", encoding="utf-8")
+    return {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 from lsprotocol import types as t
 
 from empathy.core.workspace import open_workspace
-from tests.lsp.conftest import codes, open_file, ready_logged, replace_all, session, until, uri
+from tests.lsp.conftest import codes, install_plugin, open_file, ready_logged, replace_all, session, until, uri
 
 pytestmark = pytest.mark.asyncio
 
@@ -137,20 +135,8 @@ def code_actions(context, finding):
 """
 
 
-def _install_plugin(site: Path) -> dict[str, str]:
-    """A real installed distribution (dist-info with an entry point) on the server's PYTHONPATH."""
-    site.mkdir()
-    (site / "broken_level.py").write_text(BROKEN_PLUGIN, encoding="utf-8")
-    info = site / "broken_level-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-level\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[empathy]\nbroken = broken_level\n", encoding="utf-8")
-    path = os.pathsep.join([str(site), *sys.path])
-    return {"PYTHONPATH": path}
-
-
 async def test_a_failing_plugin_is_logged_and_the_others_still_answer(project: Path, tmp_path: Path) -> None:
-    async with session(project, env=_install_plugin(tmp_path / "site")) as client:
+    async with session(project, env=install_plugin(tmp_path / "site", "broken", BROKEN_PLUGIN)) as client:
         doc = open_file(client, project / "core.py")
         diags = await until(lambda: client.diagnostics.get(doc), what="diagnostics from the healthy plugins")
         assert codes(diags) == {"hotspot", "knowledge-island"}
