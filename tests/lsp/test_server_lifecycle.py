@@ -18,8 +18,6 @@ from pygls.lsp.client import LanguageClient as PlainClient
 from empathy.lsp_server.settings import analysis_overrides, parse_settings
 from tests.lsp.conftest import VSCODE, codes, install_plugin, open_file, session, until, uri
 
-pytestmark = pytest.mark.asyncio
-
 SLOW_LEVEL = """
 import time
 from empathy.core.hookspecs import hookimpl
@@ -43,6 +41,7 @@ def mine_patterns(context):
 """
 
 
+@pytest.mark.asyncio
 async def test_multi_root_workspace_keeps_one_store_per_repository(template: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
     shutil.copytree(template, first, symlinks=True)
@@ -74,6 +73,7 @@ async def test_multi_root_workspace_keeps_one_store_per_repository(template: Pat
         assert (root / ".git" / "empathy").is_dir()  # each repository got its own store
 
 
+@pytest.mark.asyncio
 async def test_a_plugin_time_out_is_logged_and_the_others_answer(project: Path, tmp_path: Path) -> None:
     settings = project / ".empathy.toml"
     settings.write_text("plugin_timeout = 1.0\n" + settings.read_text(), encoding="utf-8")  # top level, before tables
@@ -85,6 +85,7 @@ async def test_a_plugin_time_out_is_logged_and_the_others_answer(project: Path, 
         assert logged and "TimeoutError" in logged[0], [m.message for m in client.log_messages]
 
 
+@pytest.mark.asyncio
 async def test_cancelled_progress_stops_the_background_work(project: Path, tmp_path: Path) -> None:
     async with session(project, env=install_plugin(tmp_path / "site", "slow-miner", SLOW_MINER)) as client:
         doc = open_file(client, project / "core.py")
@@ -105,6 +106,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.asyncio
 async def test_tcp_transport(project: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
