@@ -341,7 +341,11 @@ class EmpathyServer(LanguageServer):
 
     def publish_others(self, state: RepoState | None, uri: str) -> None:
         """Edits change which partners are missing in the other open documents of the repository."""
-        if state is None or self.pull:
+        if state is None:
+            return
+        if self.pull:
+            if self.refresh_support and state.index is not None and state.index.couplings:
+                self.workspace_diagnostic_refresh(None)
             return
         for other in list(self.workspace.text_documents):
             if other != uri and self.state_for(other)[0] is state:
