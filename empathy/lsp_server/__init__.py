@@ -6,6 +6,7 @@ LSP types: :mod:`empathy.lsp_server.convert` is the only place findings
 become diagnostics.
 """
 
-from empathy.lsp_server.server import EmpathyServer, create_server
+from empathy.lsp_server.features import create_server
+from empathy.lsp_server.server import EmpathyServer
 
 __all__ = ["EmpathyServer", "create_server"]

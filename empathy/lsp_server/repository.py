@@ -13,10 +13,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from empathy.core.changes import working_tree_change
+from empathy.core.context import AnalysisContext
 from empathy.core.errors import EmpathyError
 from empathy.core.history.ingest import IngestReport
+from empathy.core.model import CodeAction, Finding
 from empathy.core.workspace import MineReport, Workspace, open_workspace
 from empathy.lsp_server.index import FindingsIndex, SnapshotGate
 from empathy.lsp_server.settings import EditorSettings, analysis_overrides
@@ -228,3 +231,39 @@ class RepoState:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
             return None
+
+    # -- level 2: what the user tells us ------------------------------------------------
+    def feedback(self, code: str, useful: bool, fingerprint: str) -> dict[str, Any]:
+        """The trust ledger learns from the editor exactly as from ``empathy feedback``."""
+        ws = self.ws
+        assert ws is not None
+        with self.lock:
+            ledger = ws.trust()
+            change = ledger.apply_feedback(code, useful, detail={"fingerprint": fingerprint, "surface": "lsp"})
+            estimate = ledger.record(
+                "repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": code}
+            )
+            self.regate()
+        return {
+            "rule": code,
+            "threshold_old": change.old,
+            "threshold_new": change.new,
+            "crossed": list(change.crossed),
+            "repo_trust": estimate.mean,
+        }
+
+    def plugin_actions(self, finding: Finding) -> list[CodeAction]:
+        """What the ``code_actions`` plugins offer for a finding (each plugin isolated, failures logged)."""
+        ws = self.ws
+        if ws is None or not ws.host.implementations("code_actions"):
+            return []
+        context = AnalysisContext(
+            repo=ws.info, repo_id=ws.repo_id, store=ws.store, core_settings=ws.settings, history=ws.history()
+        )
+        out: list[CodeAction] = []
+        for result in ws.host.call_each("code_actions", timeout=5.0, context=context, finding=finding):
+            if not result.ok:
+                self.log(f"{self.root.name}: plugin {result.plugin} failed in code_actions: {result.error}")
+                continue
+            out.extend(a for a in result.value or [] if isinstance(a, CodeAction))
+        return out
