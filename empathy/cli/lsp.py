@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -43,7 +45,17 @@ def lsp(
     from empathy.lsp_server import create_server
 
     server = create_server()
-    if address is None:
-        server.start_io()
-    else:
-        server.start_tcp(*address)
+    try:
+        if address is None:
+            server.start_io()
+        else:
+            server.start_tcp(*address)
+    finally:
+        # A worker thread may be halfway through an ingest or a miner; the store keeps every
+        # completed batch, so leave now instead of letting the interpreter join the thread.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # the protocol already closed it
+        os._exit(0)

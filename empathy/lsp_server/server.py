@@ -73,6 +73,20 @@ class EmpathyServer(LanguageServer):
         self.main_loop: asyncio.AbstractEventLoop | None = None
 
     # -- plumbing ------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop without waiting for a worker that is halfway through an ingest or a miner.
+
+        pygls joins its thread pool here, which would keep an editor's exit
+        waiting for the slowest miner; the store keeps every completed batch,
+        so the work is simply resumed next time.
+        """
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._thread_pool is not None:
+            self._thread_pool.shutdown(wait=False, cancel_futures=True)
+        if self._server is not None:
+            self._server.close()
+
     def log_message(self, message: str, kind: t.MessageType = t.MessageType.Info) -> None:
         """A line in the editor's log for this server (``window/logMessage``)."""
         self.window_log_message(t.LogMessageParams(type=kind, message=f"empathy: {message}"))

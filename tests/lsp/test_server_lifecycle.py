@@ -30,13 +30,14 @@ def level_findings(context, patterns):
 """
 
 SLOW_MINER = """
+import os
 import time
 from empathy.core.hookspecs import hookimpl
 
 
 @hookimpl
 def mine_patterns(context):
-    time.sleep(4)
+    time.sleep(float(os.environ.get("SLOW_MINER_SECONDS", "4")))
     return []
 """
 
@@ -98,6 +99,37 @@ async def test_cancelled_progress_stops_the_background_work(project: Path, tmp_p
         assert "cancelled" in (end[0].message or "")
         await until(lambda: doc in client.diagnostics, what="an answer after the cancel")
         assert list(client.diagnostics[doc]) == []  # nothing was indexed before the cancel
+
+
+@pytest.mark.asyncio
+async def test_exit_during_background_work_is_prompt(project: Path, tmp_path: Path) -> None:
+    import time
+
+    from pytest_lsp import ClientServerConfig
+
+    from tests.lsp.conftest import SERVER
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
+    env.update(install_plugin(tmp_path / "site", "slow-miner", SLOW_MINER), SLOW_MINER_SECONDS="60")
+    client = await ClientServerConfig(server_command=SERVER, server_env=env).start()
+    client.set_configuration({"headPollSeconds": 0}, section="empathy")
+    await client.initialize_session(
+        t.InitializeParams(capabilities=pytest_lsp.client_capabilities(VSCODE), root_uri=uri(project))
+    )
+    try:
+        await until(
+            lambda: any("slow-miner" in str(r) for rs in client.progress_reports.values() for r in rs),
+            what="the slow miner running",
+        )
+        started = time.monotonic()
+        await client.shutdown_async(None)
+        client.exit(None)
+        assert client._server is not None
+        await asyncio.wait_for(client._server.wait(), 15)
+        assert time.monotonic() - started < 15  # not the miner's 60 s
+        assert client._server.returncode == 0
+    finally:
+        await client.stop()
 
 
 def _free_port() -> int:
