@@ -93,6 +93,8 @@ def create_server() -> EmpathyServer:
         else:
             for state in ls.repos.values():
                 state.settings = ls.editor
+        if ls.editor.head_poll_seconds > 0 and (ls.poller is None or ls.poller.done()):
+            ls.poller = ls.spawn(poll_heads(ls))
         ls.refresh()
 
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
@@ -123,9 +125,10 @@ def create_server() -> EmpathyServer:
             return
         if state.ws is None:
             return
+        was_edited = uri in ls.edited
         moved = await ls.run(state.refresh_worktree)
         ls.edited.discard(uri)  # the file on disk now says what the buffer says
-        if moved:
+        if moved or was_edited:  # e.g. an edit saved back to HEAD's content is no longer a change
             ls.refresh(state)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
@@ -246,7 +249,7 @@ async def debounced(ls: EmpathyServer, uri: str, first_edit: bool) -> None:
 
 async def poll_heads(ls: EmpathyServer) -> None:
     """Notice new commits (HEAD moving) and re-ingest incrementally in the background."""
-    while True:
+    while ls.editor.head_poll_seconds > 0:
         await asyncio.sleep(max(ls.editor.head_poll_seconds, 0.2))
         for state in list(ls.repos.values()):
             running = ls.loading.get(state.root)

@@ -164,3 +164,14 @@ async def test_config_error_and_outside_files_answer_cleanly(project, tmp_path) 
         assert "horizon_days" in client.messages[0].message
         await until(lambda: core in client.diagnostics, what="an empty answer for the broken repository")
         assert list(client.diagnostics[core]) == []
+
+
+async def test_changed_settings_refresh_the_diagnostics(project) -> None:
+    async with session(project) as client:
+        api = open_file(client, project / "api.py")
+        await until(lambda: "hotspot" in codes(client.diagnostics.get(api)), what="api.py's info-level hotspot")
+        client.set_configuration({"debounceMs": 0, "minSeverity": "warning"}, section="empathy")
+        client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+        await until(lambda: "hotspot" not in codes(client.diagnostics.get(api)), what="hidden below the floor")
+        logged = [m.message for m in client.log_messages if "effective editor settings" in m.message]
+        assert len(logged) == 2 and '"min_severity": "warning"' in logged[1]
