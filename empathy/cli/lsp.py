@@ -32,10 +32,7 @@ def lsp(
 ) -> None:
     """Start the language server: editors show empathy's findings as diagnostics, hovers and code actions.
 
-    Editors start it themselves over stdio (see docs/editors.md for Neovim,
-    VS Code, Helix and Emacs).  Settings come from the editor's `empathy`
-    section (workspace/configuration) and from pyproject.toml (tool.empathy); the effective
-    settings are logged to the editor at start.
+    Editors start it over stdio (docs/editors.md); the effective settings are logged to the editor at start.
     """
     address = _parse_tcp(tcp) if tcp is not None else None
     if log_file:
