@@ -166,6 +166,10 @@ async def test_malformed_requests_get_an_error_and_the_server_keeps_going(projec
         for path in (big, blob):
             other = open_file(client, path, text=path.read_bytes().decode("latin-1"))
             await until(lambda other=other: other in client.diagnostics, what=f"an answer for {path.name}")
+        # Out of order: a change and a close for a document that was never opened.
+        ghost = uri(project / "never_opened.py")
+        replace_all(client, ghost, "x = 1\n", version=3)
+        client.text_document_did_close(t.DidCloseTextDocumentParams(t.TextDocumentIdentifier(ghost)))
         # Positions past the end of the buffer are clamped, not fatal.
         hover = await client.text_document_hover_async(
             t.HoverParams(text_document=t.TextDocumentIdentifier(doc), position=t.Position(10_000, 99))

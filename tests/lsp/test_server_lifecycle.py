@@ -191,3 +191,24 @@ def test_editor_analysis_settings_yield_to_the_project(project: Path) -> None:
     applied, shadowed = analysis_overrides(project, editor)
     assert applied == {"window_days": 100}  # only where the project leaves the default
     assert shadowed == ["horizon_days: the editor's value is shadowed by .empathy.toml"]
+
+
+@pytest.mark.asyncio
+async def test_a_repository_without_history_answers_empty_until_its_first_commits(tmp_path: Path) -> None:
+    from tests.gitrepo import RepoBuilder
+    from tests.lsp.project import SETTINGS, core_text
+
+    builder = RepoBuilder(tmp_path / "fresh")
+    (builder.path / ".empathy.toml").write_text(SETTINGS, encoding="utf-8")
+    (builder.path / ".git" / "info" / "exclude").write_text(".empathy.toml\n", encoding="utf-8")
+    builder.write("core.py", core_text(0))
+    async with session(builder.path) as client:
+        doc = open_file(client, builder.path / "core.py")
+        await until(lambda: doc in client.diagnostics, what="an answer for a repository without commits")
+        assert list(client.diagnostics[doc]) == []
+        assert any("no diagnostics until the first commit" in m.message for m in client.log_messages)
+        for k in range(12):
+            builder.commit(f"work {k}", {"core.py": core_text(k)})
+        builder.commit("other", {"side.py": "s = 1\n"})
+        diags = await until(lambda: client.diagnostics.get(doc), what="diagnostics after the first commits")
+        assert "hotspot" in codes(diags)
