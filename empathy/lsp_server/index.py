@@ -61,6 +61,8 @@ class FindingsIndex:
     generation: int = 0
     #: path -> the file's forecast (probability, rank, drivers), for the hover
     forecasts: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: how many pieces of feedback the gate has seen (a newer count means: re-gate)
+    trust_version: int = 0
 
     @classmethod
     def build(
@@ -88,9 +90,10 @@ class FindingsIndex:
             forecasts=forecasts or {},
         )
 
-    def with_gate(self, gate: SnapshotGate, generation: int) -> FindingsIndex:
+    def with_gate(self, gate: SnapshotGate, generation: int, trust_version: int) -> FindingsIndex:
         """The same findings under new trust thresholds (after feedback)."""
         return FindingsIndex(
+            trust_version=trust_version,
             head=self.head,
             by_path=self.by_path,
             couplings=self.couplings,

@@ -72,6 +72,8 @@ class RepoState:
     error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     generation: int = 0
+    #: pieces of feedback given in this session (an index built before the latest one is re-gated)
+    trust_version: int = 0
     #: the HEAD the last load started from (the poller reloads when git says otherwise)
     seen_head: str | None = None
     log: Callable[[str], None] = field(default=lambda _m: None)
@@ -143,6 +145,7 @@ class RepoState:
         assert ws is not None
         report = ws.findings(gated=False, only=only)
         self.generation += 1
+        seen = self.trust_version
         index = FindingsIndex.build(
             head=ws.info.head,
             findings=report.findings + report.ignored,  # the buffer's comments decide, not the file on disk
@@ -152,6 +155,7 @@ class RepoState:
             generation=self.generation,
             forecasts=self.forecasts() if only is None else {},
         )
+        index.trust_version = seen
         return index, report.errors
 
     def snapshot_gate(self) -> SnapshotGate:
@@ -205,9 +209,10 @@ class RepoState:
         """Re-read the trust thresholds (after feedback) without asking the plugins again."""
         if self.ws is None or self.index is None:
             return
+        seen = self.trust_version
         gate = self.snapshot_gate()
         self.generation += 1
-        self.index = self.index.with_gate(gate, self.generation)
+        self.index = self.index.with_gate(gate, self.generation, seen)
 
     def refresh_worktree(self) -> bool:
         """Re-read the work tree's changed files; True when the set moved."""
@@ -240,6 +245,7 @@ class RepoState:
         with self.lock:
             ledger = ws.trust()
             change = ledger.apply_feedback(code, useful, detail={"fingerprint": fingerprint, "surface": "lsp"})
+            self.trust_version += 1
             estimate = ledger.record(
                 "repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": code}
             )

@@ -274,6 +274,9 @@ class EmpathyServer(LanguageServer):
         index, errors = await self.run(self._locked(state, state.build_index), only)
         await self.run(self._locked(state, state.refresh_worktree))
         state.index = index
+        if index.trust_version != state.trust_version:
+            # Feedback arrived while this index was being built: its gate is already stale.
+            await self.run(self._locked(state, state.regate))
         state.status = "ready"
         self.report_plugin_errors(state, "levels", errors)
         self.log_message(

@@ -116,8 +116,8 @@ def codes(diags: Any) -> set[str]:
 
 
 def ready_logged(client: LanguageClient) -> bool:
-    """The server logs one line per finished index ("N findings on M files at <sha>")."""
-    return any("findings on" in m.message for m in client.log_messages)
+    """The first background load has ended (its progress ``end``): no refresh of its own will follow."""
+    return any(isinstance(r, t.WorkDoneProgressEnd) for reports in client.progress_reports.values() for r in reports)
 
 
 def record_versions(client: LanguageClient, doc: str, into: list[int | None]) -> None:
