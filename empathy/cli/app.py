@@ -1231,6 +1231,10 @@ from empathy.cli.gate import gate_app  # noqa: E402  (the gate's commands live i
 
 app.add_typer(gate_app, name="gate")
 
+from empathy.cli.lsp import lsp as _lsp  # noqa: E402
+
+app.command("lsp")(handle_errors(_lsp))
+
 
 def main() -> None:
     app()

@@ -177,13 +177,18 @@ class Workspace:
         self.emit(make_event(ANALYSIS_COMPLETED, completed))
 
     def findings(
-        self, change: ChangeSet | None = None, paths: list[str] | None = None, gated: bool = True
+        self,
+        change: ChangeSet | None = None,
+        paths: list[str] | None = None,
+        gated: bool = True,
+        only: list[str] | None = None,
     ) -> FindingsReport:
-        """Ask every level plugin; trust decides what surfaces unless ``gated`` is False."""
+        """Ask every level plugin (or ``only`` these); trust decides what surfaces unless ``gated`` is False."""
         from empathy.core.events import CYCLE_DETECTED, make_event, not_yet_announced
         from empathy.core.findings import collect_findings
 
-        report = collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None)
+        gate = self.gate() if gated else None
+        report = collect_findings(self, change=change, paths=paths, gate=gate, only=only)
         cycles = {f.fingerprint: f for f in report.findings + report.hidden if f.code == "fix-begets-fix"}
         for key in not_yet_announced(self.store, self.repo_id, CYCLE_DETECTED, sorted(cycles)):
             f = cycles[key]
