@@ -28,7 +28,7 @@ from rich.table import Table
 from empathy import __version__
 from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.history.ingest import IngestReport
-from empathy.core.model import ChangeSet, Finding
+from empathy.core.model import ChangeSet, Event, Finding
 from empathy.core.workspace import MineReport, Workspace, open_workspace, rank_patterns
 
 app = typer.Typer(
@@ -447,7 +447,13 @@ def forecast(
                     "fallback": run.fallback or None,
                     "track_record": record,
                     "forecasts": [
-                        {"rank": f.rank, "path": f.path, "probability": round(f.probability, 4), "drivers": f.drivers}
+                        {
+                            "rank": f.rank,
+                            "path": f.path,
+                            "probability": round(f.probability, 4),
+                            "fixes_per_kloc": round(f.per_line * 1000, 4),
+                            "drivers": f.drivers,
+                        }
                         for f in rows
                     ],
                 },
@@ -839,8 +845,15 @@ def feedback(
         )
     ws = open_workspace(path)
     ledger = ws.trust()
-    change = ledger.apply_feedback(rule, useful)
-    estimate = ledger.record("repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": rule})
+    experiment, arm = _ab_experiment(ws), None
+    if experiment is not None:
+        from empathy.core.adaptation import record_ab_feedback
+        from empathy.plugins.agents.adaptation import current_user
+
+        arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(ws))
+        estimate = ledger.repo_estimate()
+    else:
+        change, estimate = ledger.feedback(rule, useful)
     if json_output:
         print(
             json.dumps(
@@ -850,6 +863,8 @@ def feedback(
                     "threshold_new": change.new,
                     "crossed": list(change.crossed),
                     "repo_trust": estimate.to_dict(),
+                    "experiment": experiment.name if experiment else None,
+                    "arm": arm,
                 },
                 indent=2,
             )
@@ -861,6 +876,43 @@ def feedback(
         + f"; repository trust {estimate.mean:.2f} (lower bound {estimate.lower:.2f}, n={estimate.effective_n:.1f})",
         highlight=False,
     )
+
+
+def _ab_experiment(ws: Workspace) -> Any:
+    """The adaptation plugin's experiment, when that plugin is loaded and enabled."""
+    if "adaptation" not in ws.host.implementations("register_agents"):
+        return None
+    from empathy.plugins.agents.adaptation import experiment_for
+
+    try:
+        return experiment_for(ws.settings.plugin("adaptation"))
+    except ValueError as exc:
+        raise ConfigError(f"[tool.empathy.plugins.adaptation]: {exc}") from exc
+
+
+@app.command()
+@handle_errors
+def ab(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
+    """The A/B test of two ranking strategies: useful feedback per arm, n, and which arm wins (if any yet)."""
+    from empathy.core.adaptation import ABReport
+
+    ws = open_workspace(path)
+    experiment = _ab_experiment(ws)
+    if experiment is None:
+        raise ConfigError(
+            "no experiment is running: the adaptation plugin is disabled",
+            "enable it with `enabled = true` under [tool.empathy.plugins.adaptation]",
+        )
+    report = ABReport.from_ledger(ws.trust(), experiment)
+    if json_output:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table("arm", "n", "useful", "rate", header_style="bold", title=f"experiment {experiment.name}")
+    for arm in report.arms:
+        table.add_row(arm.arm, str(arm.n), str(arm.useful), "" if arm.rate is None else f"{arm.rate:.2f}")
+    out.print(table)
+    verdict = f"winner: {report.winner}" if report.winner else "no winner yet"
+    out.print(f"{verdict} ({escape(report.reason)})", highlight=False)
 
 
 @app.command()
@@ -1008,9 +1060,25 @@ def brief(
     change = _change_for(ws, diff, range_)
     paths = [resolve_repo_path(ws.info.root, f) for f in files or []]
     request = Request(kind="change" if change else ("file" if paths else "repo"), paths=paths, change=change)
-    answer = ws.orchestrate(request)
+    if show:
+        from empathy.core.orchestrator import EventBus
+
+        bus = EventBus()
+        with err.status("asking the agents") as status:
+
+            def on_step(event: Event) -> None:
+                data = event.data
+                verb = "running" if event.type == "agent.started" else str(data.get("status", "done"))
+                status.update(escape(f"agents {data.get('done')}/{data.get('total')}: {data.get('agent')} {verb}"))
+
+            bus.subscribe(on_step)
+            answer = ws.orchestrate(request, bus=bus)
+    else:
+        answer = ws.orchestrate(request)
     insight = answer.value("insights")
+    adaptation = answer.value("adaptation")
     findings_ = answer.value("findings") or []
+    ranked = getattr(adaptation, "findings", None) or getattr(insight, "findings", None) or findings_
     if json_output:
         payload: dict[str, Any] = {
             "partial": answer.partial,
@@ -1023,7 +1091,9 @@ def brief(
             },
             "brief": getattr(insight, "brief", None),
             "actions": getattr(insight, "actions", None),
-            "findings": [f.to_dict() for f in (getattr(insight, "findings", None) or findings_)],
+            "experiment": getattr(adaptation, "experiment", None),
+            "arm": getattr(adaptation, "arm", None),
+            "findings": [f.to_dict() for f in ranked],
         }
         print(json.dumps(payload, indent=2, default=str))
         return
@@ -1156,6 +1226,14 @@ def _root(
 ) -> None:
     """Learn from a repository's history what usually goes wrong there."""
 
+
+from empathy.cli.gate import gate_app  # noqa: E402  (the gate's commands live in their own module)
+
+app.add_typer(gate_app, name="gate")
+
+from empathy.cli.lsp import lsp as _lsp  # noqa: E402
+
+app.command("lsp")(handle_errors(_lsp))
 
 from empathy.cli.serve import register as _register_serve  # noqa: E402  (the webhook service's commands)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from empathy.core.config import Settings
 from empathy.core.history.view import History
-from empathy.core.model import ChangeSet
+from empathy.core.model import ChangeSet, Event
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 
@@ -80,6 +80,9 @@ class AnalysisContext:
     change: ChangeSet | None = None
     paths: list[str] | None = None
     forecasts: list[Any] | None = None
+    #: Where a plugin sends events (``empathy.core.events``); the workspace
+    #: passes them to every ``handle_event`` listener.
+    emit: Callable[[Event], None] | None = None
 
     def for_plugin(self, plugin: str) -> AnalysisContext:
         """A copy carrying ``plugin``'s own settings."""

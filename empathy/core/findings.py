@@ -3,7 +3,9 @@
 Each level plugin is called alone (an error or a time-out is recorded against
 it and the other levels still answer), every returned object is checked to
 be a :class:`Finding`, duplicates are merged by fingerprint, and the trust
-ledger decides which levels and rules surface (docs/levels.md).
+ledger decides which levels and rules surface (docs/levels.md).  Findings
+silenced by an ``empathy: ignore[<code>]`` comment in the work tree
+(:mod:`empathy.core.ignore`) are set aside before the gate.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from empathy.core.context import AnalysisContext
 from empathy.core.host import CallResult
+from empathy.core.ignore import read_worktree, split_ignored
 from empathy.core.model import ChangeSet, Finding
 
 if TYPE_CHECKING:
@@ -30,6 +33,8 @@ class FindingsReport:
     findings: list[Finding] = field(default_factory=list)
     results: list[CallResult] = field(default_factory=list)
     hidden: list[Finding] = field(default_factory=list)
+    #: silenced by an ``empathy: ignore[<code>]`` comment where they point
+    ignored: list[Finding] = field(default_factory=list)
 
     @property
     def errors(self) -> dict[str, str]:
@@ -54,6 +59,7 @@ def collect_findings(
     change: ChangeSet | None = None,
     paths: list[str] | None = None,
     gate: Gate | None = None,
+    only: list[str] | None = None,
 ) -> FindingsReport:
     context = AnalysisContext(
         repo=ws.info,
@@ -63,12 +69,16 @@ def collect_findings(
         history=ws.history(),
         change=change,
         paths=paths,
+        emit=ws.emit,
     )
     patterns = ws.store.patterns(ws.repo_id)
     report = FindingsReport()
     merged: dict[str, Finding] = {}
     report.results = ws.call_plugins(
-        "level_findings", Finding, lambda name: {"context": context.for_plugin(name), "patterns": patterns}
+        "level_findings",
+        Finding,
+        lambda name: {"context": context.for_plugin(name), "patterns": patterns},
+        only=only,
     )
     for result in report.results:
         if not result.ok:
@@ -78,7 +88,8 @@ def collect_findings(
             kept = merged.get(finding.fingerprint)
             if kept is None or finding.severity.rank > kept.severity.rank:
                 merged[finding.fingerprint] = finding
-    for finding in rank_findings(list(merged.values())):
+    shown, report.ignored = split_ignored(rank_findings(list(merged.values())), read_worktree(ws.info.root))
+    for finding in shown:
         if gate is None or gate(finding):
             report.findings.append(finding)
         else:

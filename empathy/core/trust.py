@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_OUTCOME_WEIGHTS",
     "FAILURE_OUTCOMES",
     "FORECAST_MIN_LOWER",
+    "GATED_LEVELS",
+    "LEVEL_EVENT",
     "LOWER_QUANTILE",
     "MIN_EVIDENCE_N",
     "SUBJECT_KINDS",
@@ -55,9 +57,8 @@ __all__ = [
 
 #: What a track record can be about.  ``repo`` outcomes use the repository
 #: key as subject (see :attr:`TrustLedger.repo_subject`); ``level`` outcomes
-#: use the level number as text; ``deploy`` outcomes (from the webhook
-#: service's ``deployment_status`` events) use the environment name.
-SUBJECT_KINDS = frozenset({"repo", "team", "service", "rule", "level", "deploy"})
+#: use the level number as text.
+SUBJECT_KINDS = frozenset({"repo", "team", "service", "rule", "level"})
 
 #: Outcomes that count for the subject (the warning helped, the deploy held).
 SUCCESS_OUTCOMES = frozenset({"useful", "acted", "deploy_success"})
@@ -99,6 +100,10 @@ SYSTEMIC_MIN_MEAN = 0.5
 
 #: The event type emitted when a rule's threshold crosses a mark.
 THRESHOLD_EVENT = "trust.threshold_reached"
+#: The event type emitted when the record switches a level on or off.
+LEVEL_EVENT = "level.changed"
+#: The levels whose visibility depends on the record.
+GATED_LEVELS = (4, 5)
 
 _DAY = 86_400.0
 _PERIODS = {"week": 7 * _DAY, "month": 30 * _DAY}
@@ -382,6 +387,29 @@ class TrustLedger:
             for event in events:
                 self.emit(event)
         return ThresholdChange(rule=rule, old=old, new=new, crossed=crossed, events=events)
+
+    def feedback(
+        self, rule: str, useful: bool, at: float | None = None, detail: Mapping[str, Any] | None = None
+    ) -> tuple[ThresholdChange, TrustEstimate]:
+        """What every surface records when a user says a warning helped or not.
+
+        The rule's threshold moves (:meth:`apply_feedback`), the outcome counts
+        for the repository's own record, and when that switches level 4 or 5
+        on or off a ``level.changed`` event goes to ``emit``.  Returns the
+        threshold change and the repository's estimate after it.
+        """
+        when = self._when(at)
+        before = {level: self.level_allowed(level, when) for level in GATED_LEVELS}
+        change = self.apply_feedback(rule, useful, at=when, detail=detail)
+        outcome = "useful" if useful else "not_useful"
+        estimate = self.record("repo", self.repo_subject, outcome, at=when, detail={**(detail or {}), "rule": rule})
+        for level in GATED_LEVELS:
+            allowed = self.level_allowed(level, when)
+            if allowed != before[level] and self.emit is not None:
+                data = {"repo_id": self.repo_id, "level": level, "allowed": allowed, "rule": rule}
+                data.update(trust_mean=round(estimate.mean, 4), trust_lower=round(estimate.lower, 4))
+                self.emit(Event(type=LEVEL_EVENT, data=data, timestamp=float(when)))
+        return change, estimate
 
     # -- level policy -----------------------------------------------------------
     def level_allowed(self, level: int, now: float | None = None) -> bool:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
 
+#: A first mining run on a large repository finds dozens of patterns; only
+#: the most notable this many are announced one by one.
+MAX_DISCOVERY_EVENTS = 100
+
 
 @dataclass
 class MineReport:
@@ -57,6 +61,10 @@ class Workspace:
         if not report.up_to_date:
             self._history = None
         return report
+
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` to every ``handle_event`` listener (each alone, with a time-out; never raises)."""
+        self.host.call_each("handle_event", timeout=10.0, event=event)
 
     def settings_is_source(self) -> Callable[[str], bool]:
         """The source-file test of the settings (suffixes and exclusions)."""
@@ -121,6 +129,7 @@ class Workspace:
             progress=progress or (lambda _m: None),
         )
         succeeded: list[str] = []
+        known = {p.key for p in self.store.patterns(self.repo_id)}
         results = self.call_plugins(
             "mine_patterns",
             Pattern,
@@ -145,15 +154,47 @@ class Workspace:
         # A plugin that failed keeps its earlier patterns: an error never erases knowledge.
         self.store.save_patterns(self.repo_id, report.patterns, plugins=succeeded)
         self.store.mark_mined(self.repo_id)
+        self._announce_mining(report, known)
         return report
 
+    def _announce_mining(self, report: MineReport, known: set[str]) -> None:
+        """``pattern.discovered`` for each pattern never seen before (first 100), then ``analysis.completed``."""
+        from empathy.core.events import ANALYSIS_COMPLETED, PATTERN_DISCOVERED, make_event
+
+        new = [p for p in rank_patterns(report.patterns) if p.key not in known]
+        for p in new[:MAX_DISCOVERY_EVENTS]:
+            data = {"repo_id": self.repo_id, "key": p.key, "kind": p.kind, "plugin": p.plugin}
+            data.update(subjects=list(p.subjects), score=p.score, confidence=p.confidence, summary=p.summary)
+            self.emit(make_event(PATTERN_DISCOVERED, data))
+        completed = {
+            "repo_id": self.repo_id,
+            "repository": self.info.key,
+            "head": self.info.head,
+            "patterns": len(report.patterns),
+            "new_patterns": len(new),
+            "errors": report.errors,
+        }
+        self.emit(make_event(ANALYSIS_COMPLETED, completed))
+
     def findings(
-        self, change: ChangeSet | None = None, paths: list[str] | None = None, gated: bool = True
+        self,
+        change: ChangeSet | None = None,
+        paths: list[str] | None = None,
+        gated: bool = True,
+        only: list[str] | None = None,
     ) -> FindingsReport:
-        """Ask every level plugin; trust decides what surfaces unless ``gated`` is False."""
+        """Ask every level plugin (or ``only`` these); trust decides what surfaces unless ``gated`` is False."""
+        from empathy.core.events import CYCLE_DETECTED, make_event, not_yet_announced
         from empathy.core.findings import collect_findings
 
-        return collect_findings(self, change=change, paths=paths, gate=self.gate() if gated else None)
+        gate = self.gate() if gated else None
+        report = collect_findings(self, change=change, paths=paths, gate=gate, only=only)
+        cycles = {f.fingerprint: f for f in report.findings + report.hidden if f.code == "fix-begets-fix"}
+        for key in not_yet_announced(self.store, self.repo_id, CYCLE_DETECTED, sorted(cycles)):
+            f = cycles[key]
+            data = {"repo_id": self.repo_id, "path": f.location.path, "reason": f.reason, "action": f.action}
+            self.emit(make_event(CYCLE_DETECTED, {**data, "evidence": f.evidence}))
+        return report
 
     def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
         """Every ``score_change_risk`` plugin's factors for ``change``, and the plugins that failed."""
@@ -166,6 +207,7 @@ class Workspace:
             core_settings=self.settings,
             history=self.history(),
             change=change,
+            emit=self.emit,
         )
         factors: list[RiskFactor] = []
         errors: dict[str, str] = {}
@@ -216,10 +258,7 @@ class Workspace:
         """This repository's trust ledger; threshold crossings go to the event listeners."""
         from empathy.core.trust import TrustLedger
 
-        def emit(event: Event) -> None:
-            self.host.call_each("handle_event", timeout=10.0, event=event)
-
-        return TrustLedger(self.store, self.repo_id, emit=emit)
+        return TrustLedger(self.store, self.repo_id, emit=self.emit)
 
     def gate(self) -> Callable[[Finding], bool]:
         """Trust decides: is the finding's level allowed, and does it clear its rule's threshold?

@@ -59,17 +59,29 @@ class EventType:
         }
 
 
+_TOP = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["path", "probability"],
+        "properties": {"path": _STR, "probability": _PROB},
+    },
+}
+
+#: Every type of ``empathy.core.events.CATALOG`` (the names and meanings live there;
+#: these schemas describe the ``data`` the core's emitters build).  Every ``data``
+#: also holds ``repo_id``, the repository's id in the store that emitted it.
 CATALOG: dict[str, EventType] = {
     e.name: e
     for e in [
         EventType(
             "pattern.discovered",
-            "A miner found a pattern that was not in the store before (a new hotspot, coupled pair ...).",
-            "the service after a push is ingested and mined",
+            "Mining found a pattern not stored before (at most the 100 most notable per run).",
+            "Workspace.mine (empathy analyze, the service after a push)",
             _obj(
-                ["repo", "kind", "plugin", "subjects", "score", "confidence"],
+                ["repo_id", "key", "kind", "plugin", "subjects", "score", "confidence"],
                 {
-                    "repo": _STR,
+                    "repo_id": _INT,
                     "key": _STR,
                     "kind": _STR,
                     "plugin": _STR,
@@ -82,60 +94,90 @@ CATALOG: dict[str, EventType] = {
         ),
         EventType(
             "forecast.made",
-            "A level-4 forecast: the probability of a bug fix in a file within a horizon.",
-            "any plugin calling handle_event (no built-in emitter yet)",
+            "A file forecast was computed for a new head or new settings: base rate and the riskiest files.",
+            "the forecast (empathy forecast, the language server, the agents), not on a cache hit",
             _obj(
-                ["repo", "path", "probability", "horizon_days"],
-                {"repo": _STR, "path": _STR, "probability": _PROB, "horizon_days": _INT, "reason": _STR},
+                ["repo_id", "head", "horizon_days", "files", "base_rate", "top"],
+                {"repo_id": _INT, "head": _STR, "horizon_days": _INT, "files": _INT, "base_rate": _PROB, "top": _TOP},
             ),
         ),
         EventType(
             "cycle.detected",
-            "A level-5 fix-begets-fix cycle between files.",
-            "any plugin calling handle_event (no built-in emitter yet)",
-            _obj(["repo", "paths"], {"repo": _STR, "paths": _STRS, "reason": _STR}),
+            "A fix-begets-fix cycle was found for the first time.",
+            "Workspace.findings (the systemic level)",
+            _obj(
+                ["repo_id", "path", "reason"],
+                {"repo_id": _INT, "path": _STR, "reason": _STR, "action": _STR, "evidence": {"type": "object"}},
+            ),
         ),
         EventType(
             "trust.threshold_reached",
-            "Feedback moved a rule's confidence threshold across a configured mark.",
-            "the trust ledger (empathy.core.trust), in any process with the webhooks plugin",
+            "Feedback moved a rule's confidence threshold across a mark (0.3, 0.5, 0.7).",
+            "the trust ledger (empathy feedback, the language server's code actions)",
             _obj(
-                ["rule", "old", "new", "mark", "direction"],
-                {"rule": _STR, "old": _NUM, "new": _NUM, "mark": _NUM, "direction": _STR},
+                ["repo_id", "rule", "mark", "direction", "old", "new"],
+                {
+                    "repo_id": _INT,
+                    "rule": _STR,
+                    "mark": _NUM,
+                    "direction": {"enum": ["up", "down"]},
+                    "old": _NUM,
+                    "new": _NUM,
+                    "feedback": _STR,
+                },
             ),
         ),
         EventType(
             "level.changed",
-            "Trust switched a level (4 forecasts, 5 systemic advice) on or off for a repository.",
-            "any plugin calling handle_event (no built-in emitter yet)",
-            _obj(["repo", "level", "allowed"], {"repo": _STR, "level": _INT, "allowed": {"type": "boolean"}}),
+            "The track record switched level 4 (forecasts) or 5 (systemic advice) on or off.",
+            "the trust ledger's feedback",
+            _obj(
+                ["repo_id", "level", "allowed"],
+                {
+                    "repo_id": _INT,
+                    "level": _INT,
+                    "allowed": {"type": "boolean"},
+                    "rule": _STR,
+                    "trust_mean": _NUM,
+                    "trust_lower": _NUM,
+                },
+            ),
         ),
         EventType(
             "deployment_gate.decided",
-            "The deployment gate decided on a change (pass, warn, block or inconclusive).",
-            "the service when it answers a deployment_protection_rule request",
+            "The deployment gate decided pass, warn, block or inconclusive for a change.",
+            "empathy gate / evaluate_gate (also when the service answers a protection rule)",
             _obj(
-                ["repo", "head", "decision"],
+                ["head", "decision"],
                 {
-                    "repo": _STR,
+                    "repo_id": _INT,
+                    "repository": _STR,
                     "base": _STR,
                     "head": _STR,
-                    "environment": _STR,
+                    "environment": {"type": ["string", "null"]},
+                    "service": {"type": ["string", "null"]},
                     "decision": {"enum": ["pass", "warn", "block", "inconclusive"]},
+                    "treated_as": _STR,
                     "risk": _NUM,
                     "trust": {"type": ["number", "null"]},
-                    "state": {"enum": ["approved", "rejected"]},
                     "summary": _STR,
                 },
             ),
         ),
         EventType(
             "analysis.completed",
-            "A push was ingested (and the miners ran): how many commits were added and the new head.",
-            "the service after a push",
+            "A mining run finished: the head, how many patterns, how many new, plugin errors.",
+            "Workspace.mine (empathy analyze, the service after a push)",
             _obj(
-                ["repo", "head", "commits_added"],
-                {"repo": _STR, "head": _STR, "commits_added": _INT, "patterns": _INT, "new_patterns": _INT},
+                ["repo_id", "repository", "head", "patterns", "new_patterns"],
+                {
+                    "repo_id": _INT,
+                    "repository": _STR,
+                    "head": _STR,
+                    "patterns": _INT,
+                    "new_patterns": _INT,
+                    "errors": {"type": "object"},
+                },
             ),
         ),
     ]

@@ -205,72 +205,58 @@ class GithubProcessor:
 
     # -- push -----------------------------------------------------------------
     def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Ingest what is new; mining then announces ``pattern.discovered`` and ``analysis.completed``."""
         ws = self._workspace(payload)
-        before = self._active_keys(ws.store, ws.repo_id)
         report = ws.ingest()
         result: dict[str, Any] = {"repo": ws.info.key, "head": report.head, "commits_added": report.new_commits}
         if report.up_to_date or not self.config.mine_on_push:
             return result
         mined = ws.mine()
-        fresh = [p for p in mined.patterns if p.key not in before]
-        for p in fresh[:100]:
-            self.emit(
-                Event(
-                    "pattern.discovered",
-                    {
-                        "repo": ws.info.key,
-                        "key": p.key,
-                        "kind": p.kind,
-                        "plugin": p.plugin,
-                        "subjects": p.subjects,
-                        "score": p.score,
-                        "confidence": p.confidence,
-                        "summary": p.summary,
-                    },
-                    time.time(),
-                )
-            )
-        result.update(patterns=len(mined.patterns), new_patterns=len(fresh))
-        self.emit(Event("analysis.completed", dict(result), time.time()))
+        result["patterns"] = len(mined.patterns)
         return result
 
     # -- deployment_status ------------------------------------------------------
     def _deployment_status(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A finished deployment becomes an outcome in the gate's track record (``record_outcome``)."""
+        from empathy.ci_action.api import record_outcome
+
         status = payload.get("deployment_status") or {}
         deployment = payload.get("deployment") or {}
         state = str(status.get("state") or "")
-        outcome = {"success": "deploy_success", "failure": "deploy_failure", "error": "deploy_failure"}.get(state)
+        outcome = {"success": "success", "failure": "failure", "error": "failure"}.get(state)
         if outcome is None:
             return {"ignored": f"state {state!r} is not an outcome"}
         environment = str(status.get("environment") or deployment.get("environment") or "default")
+        sha = str(deployment.get("sha") or "")
         ws = self._workspace(payload)
-        estimate = ws.trust().record(
-            "deploy",
-            environment,
-            outcome,
-            detail={"sha": deployment.get("sha"), "deployment_id": deployment.get("id"), "state": state},
+        estimate = record_outcome(
+            ws, outcome, sha, detail={"environment": environment, "deployment_id": deployment.get("id"), "state": state}
         )
         return {"environment": environment, "outcome": outcome, "trust": estimate.mean, "n": estimate.effective_n}
 
     # -- deployment_protection_rule ---------------------------------------------
     def _base_for(self, ws: Any, environment: str, head: str) -> str:
         """The last sha deployed successfully to ``environment`` (known locally), else ``head``'s parent."""
+        from empathy.ci_action.track_record import DEPLOY_KIND
+
         o = OutcomeRow
         with ws.store.engine.connect() as conn:
             rows = conn.execute(
                 sa_select(col(o.detail))
                 .where(
                     col(o.repo_id) == ws.repo_id,
-                    col(o.subject_kind) == "deploy",
-                    col(o.subject) == environment,
+                    col(o.subject_kind) == DEPLOY_KIND,
                     col(o.outcome) == "deploy_success",
                 )
                 .order_by(col(o.at).desc(), col(o.id).desc())
-                .limit(20)
+                .limit(50)
             ).all()
         for (detail,) in rows:
-            sha = str((detail or {}).get("sha") or "")
-            if sha and sha != head and re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
+            detail = detail or {}
+            sha = str(detail.get("ref") or "")
+            if detail.get("environment") != environment or sha == head:
+                continue
+            if re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
                 try:
                     ws.info.repo.commit(sha)
                 except (ValueError, git.BadName):
@@ -304,7 +290,8 @@ class GithubProcessor:
         base = ""
         try:
             base = self._base_for(ws, environment, head)
-            outcome = self.gate_runner(Path(ws.info.root), base, head, {"database_url": self.config.database_url})
+            overrides = {"database_url": self.config.database_url, "environment": environment}
+            outcome = self.gate_runner(Path(ws.info.root), base, head, overrides)
             decision, risk, trust = outcome.decision, float(outcome.risk), outcome.trust
             summary, report = outcome.summary, dict(outcome.report)
             state = "approved" if decision in self.config.approve_decisions else "rejected"
@@ -315,24 +302,27 @@ class GithubProcessor:
         comment = f"empathy gate: {decision}, risk {risk:.2f}. {summary}".strip()[:COMMENT_LIMIT]
         status = self._answer(callback, environment, state, comment)
         self._save_answer(run_id, environment, head, state, comment, status)
-        self._save_decision(ws, base, head, decision, risk, trust, report, started)
-        self.emit(
-            Event(
-                "deployment_gate.decided",
-                {
-                    "repo": ws.info.key,
-                    "base": base,
-                    "head": head,
-                    "environment": environment,
-                    "decision": decision,
-                    "risk": risk,
-                    "trust": trust,
-                    "state": state,
-                    "summary": summary[:COMMENT_LIMIT],
-                },
-                time.time(),
+        if self._save_decision(ws, base, head, decision, risk, trust, report, started):
+            # The gate stores and announces its decisions; this one it did not (it failed,
+            # or an injected runner decided), so the service does both.
+            self.emit(
+                Event(
+                    "deployment_gate.decided",
+                    {
+                        "repo_id": ws.repo_id,
+                        "repository": ws.info.key,
+                        "base": base,
+                        "head": head,
+                        "environment": environment,
+                        "decision": decision,
+                        "risk": risk,
+                        "trust": trust,
+                        "state": state,
+                        "summary": summary[:COMMENT_LIMIT],
+                    },
+                    time.time(),
+                )
             )
-        )
         return {"run_id": run_id, "state": state, "decision": decision, "callback_status": status}
 
     def _answer(self, callback: str, environment: str, state: str, comment: str) -> int | None:
@@ -388,8 +378,8 @@ class GithubProcessor:
         trust: float | None,
         report: dict[str, Any],
         since: float,
-    ) -> None:
-        """Keep the verdict for ``GET /v1/gate/{sha}`` unless the gate stored one itself."""
+    ) -> bool:
+        """Keep the verdict for ``GET /v1/gate/{sha}`` unless the gate stored one itself; True if stored here."""
         g = GateDecisionRow
         with self.store.engine.begin() as conn:
             exists = conn.execute(
@@ -397,16 +387,18 @@ class GithubProcessor:
                     col(g.repo_id) == ws.repo_id, col(g.head) == head, col(g.created_at) >= int(since)
                 )
             ).first()
-            if exists is None:
-                conn.execute(
-                    insert(g).values(
-                        repo_id=ws.repo_id,
-                        base=base[:64],
-                        head=head,
-                        decision=decision,
-                        risk=risk,
-                        trust=trust,
-                        created_at=int(time.time()),
-                        report=report,
-                    )
+            if exists is not None:
+                return False
+            conn.execute(
+                insert(g).values(
+                    repo_id=ws.repo_id,
+                    base=base[:64],
+                    head=head,
+                    decision=decision,
+                    risk=risk,
+                    trust=trust,
+                    created_at=int(time.time()),
+                    report=report,
                 )
+            )
+        return True

@@ -59,6 +59,11 @@ FINDING_KEYS = {
 }
 RANKINGS = {
     "ours (model)",
+    "ours, risk order",
+    "ours, per-line order",
+    "fix+commit density per line",
+    "commits 12m per line",
+    "oracle per line",
     "LOC",
     "commits 12m",
     "prior fixes",
@@ -514,6 +519,7 @@ def test_forecast_ranks_every_python_source_file_once(project: RepoBuilder, env:
     # Too little history to train: the output says so and the probability is the base rate.
     assert data["train_rows"] < 150 and "labelled" in data["fallback"]
     assert {r["probability"] for r in rows} == {data["base_rate"]}
+    assert all(r["fixes_per_kloc"] >= 0.0 for r in rows) and any(r["fixes_per_kloc"] > 0 for r in rows)
     assert data["track_record"] is None
     assert paths[0] == "src/engine.py"  # most commits, most fixes, most lines after the table
 
@@ -588,7 +594,9 @@ def test_eval_json_compares_every_baseline_on_yearly_cutoffs(project: RepoBuilde
     assert summary["cutoffs"] == 2
     assert set(summary["rankings"]) == RANKINGS
     assert all(set(v) == METRICS for v in summary["rankings"].values())
-    assert summary["best_baseline"] in RANKINGS - {"ours (model)", "oracle"}
+    ours = {"ours (model)", "ours, risk order", "ours, per-line order"}
+    assert summary["best_baseline"] in RANKINGS - ours - {"oracle", "oracle per line", "random"}
+    assert summary["best_baseline_loc"] in RANKINGS - ours - {"oracle", "oracle per line", "random"}
     assert {m: summary[m] for m in METRICS} == summary["rankings"]["ours (model)"]
     for cut in data["cutoffs"]:
         assert cut["files"] == len(SOURCES) and cut["fix_touches"] > 0

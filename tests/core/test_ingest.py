@@ -949,3 +949,28 @@ def test_deepen_then_ingest_sees_the_deeper_history(sqlite_store: Store, tmp_pat
     report = ingest(open_repository(dst), store)
     assert report.total_commits == 10
     assert_matches_git(dst, store, report.repo_id, exclude={new_boundary})
+
+
+@pytest.mark.parametrize("name", ["app.py", "café app.py"])
+def test_a_file_created_where_another_was_renamed_away_is_a_new_file(
+    sqlite_store: Store, repo: RepoBuilder, name: str
+) -> None:
+    """flask moved src/flask/app.py to sansio/ and then wrote a new app.py: two files, not one.
+
+    The non-ASCII name with a space checks the ``--summary`` path git C-quotes.
+    """
+    store = sqlite_store
+    repo.commit("add", {name: LINES, "keep.py": "k\n"})
+    repo.rename(name, f"sansio/{name}")
+    repo.commit("split", {name: "".join(f"new {i}\n" for i in range(40)), f"sansio/{name}": LINES + "x\n"})
+    edit = repo.commit("edit the new one", {name: "".join(f"new {i}\n" for i in range(41))})
+    report = run(repo.path, store)
+    ids = file_ids_by_path(store, report.repo_id)
+    assert len(ids[name]) == 2, "the old name's history and the new file are two entities"
+    ents = files(store, report.repo_id)
+    moved = {fid for fid in ids[f"sansio/{name}"]}
+    assert len(moved) == 1 and ents[next(iter(moved))].path == f"sansio/{name}"
+    rows = change_rows(store, report.repo_id)
+    (edit_id,) = {fid for _s, _p, _old, fid, sha in rows if sha == edit}
+    assert edit_id not in moved and ents[edit_id].path == name and not ents[edit_id].deleted
+    assert_file_entities(repo.path, store, report.repo_id)

@@ -362,3 +362,38 @@ def test_settings_defaults() -> None:
 def test_registers_as_a_level_plugin(modules_ws: Workspace) -> None:
     assert "systemic" in modules_ws.host.implementations("level_findings")
     assert "settings_defaults" in modules_ws.host.infos["systemic"].hooks
+
+
+def test_a_cycle_is_announced_once(cycles_template: tuple[Path, dict[tuple[str, int], str]], tmp_path: Path) -> None:
+    from empathy.core.hookspecs import hookimpl
+    from empathy.core.model import Event
+
+    ws = workspace(clone(cycles_template[0], tmp_path / "repo"), tmp_path, load_plugins=[*ONLY, "test-listener"])
+    ws.host.register(systemic, "systemic")
+    seen: list[Event] = []
+
+    class Listener:
+        @hookimpl
+        def handle_event(self, event: Event) -> None:
+            seen.append(event)
+
+    ws.host.register(Listener(), "test-listener")
+    ws.findings()
+    announced = [e for e in seen if e.type == "cycle.detected"]
+    assert sorted(e.data["path"] for e in announced) == ["a.py", "h.py", "h.py"]
+    assert all(e.data["evidence"]["file_a"] and e.data["action"] for e in announced)
+    seen.clear()
+    ws.findings()
+    assert [e for e in seen if e.type == "cycle.detected"] == []
+
+
+def test_cached_cycles_are_scoped_per_question_without_leaking(
+    cycles_template: tuple[Path, dict[tuple[str, int], str]], tmp_path: Path
+) -> None:
+    """The whole-repository search is kept per history; asking about b.py must not move a.py's finding."""
+    ws = systemic_ws(cycles_template[0], tmp_path)
+    on_b = cycles(findings(ws, paths=["b.py"]))
+    assert on_b[pair("a.py", "b.py")].location.path == "b.py"
+    again = cycles(findings(ws))
+    assert again[pair("a.py", "b.py")].location.path == "a.py"
+    assert set(again) == {pair("a.py", "b.py"), pair("h.py", "i.py"), pair("h.py", "j.py")}

@@ -30,8 +30,8 @@ def test_as_of_forecast_ignores_later_history(repo: RepoBuilder, tmp_path: Path)
         repo.commit(f"fix crash {d}", {"cold.py": f"c = {d}\n"}, day=d)
     ws.ingest()
     after = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
-    assert [(f.path, f.rank, round(f.probability, 9)) for f in before.forecasts] == [
-        (f.path, f.rank, round(f.probability, 9)) for f in after.forecasts
+    assert [(f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in before.forecasts] == [
+        (f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in after.forecasts
     ]
     assert before.forecasts[0].path == "hot.py"
     now = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)

@@ -125,11 +125,13 @@ def test_deployment_status_records_an_outcome(make_service: Callable[..., Runnin
     assert [r.status for r in rows] == ["done"] * 3
     with running.service.store.session() as s:
         outcomes = list(s.exec(select(OutcomeRow).order_by(col(OutcomeRow.id))).scalars())
+    # The gate's track record (subject kind "service", the repository by default) counts them.
+    key = open_workspace(repo.path, overrides={"database_url": running.service.config.database_url}).info.key
     assert [(o.subject_kind, o.subject, o.outcome) for o in outcomes] == [
-        ("deploy", "production", "deploy_success"),
-        ("deploy", "production", "deploy_failure"),
+        ("service", key, "deploy_success"),
+        ("service", key, "deploy_failure"),
     ]
-    assert outcomes[0].detail["sha"] == repo.head()
+    assert outcomes[0].detail["ref"] == repo.head() and outcomes[0].detail["environment"] == "production"
 
 
 @dataclass
@@ -279,3 +281,30 @@ def test_a_delivery_left_processing_is_queued_again_at_start(
     running = make_service(url, github_secret=SECRET)
     (row,) = _wait_done(running, 1)
     assert row.status == "done" and row.result == {"pong": True}
+
+
+def test_protection_rule_with_the_real_gate(
+    make_service: Callable[..., Running], receiver: Receiver, repo: RepoBuilder
+) -> None:
+    """End to end: GitHub asks, `evaluate_gate` decides, the callback and the canary endpoint agree."""
+    _history(repo)
+    receiver.responder = lambda _r: (204, {}, b"", 0.0)
+    running = make_service(github_secret=SECRET, github_api_url=receiver.url, repositories={"octo/app": str(repo.path)})
+    watcher = running.subscribe(receiver.url + "/events", event_types=["deployment_gate.decided"])
+    head = repo.head()
+    _post(running, "deployment_protection_rule", _protection_payload(receiver.url, head, run_id=77))
+    (row,) = _wait_done(running, 1, timeout=120)
+    assert row.status == "done", row.error
+    (callback,) = receiver.wait_for(1, path="/repos/octo/app/actions/runs/77/deployment_protection_rule")
+    answer = json.loads(callback.body)
+    verdict = running.client.get(f"/v1/gate/{head}").json()
+    assert verdict["decision"] in ("pass", "warn", "block", "inconclusive")
+    assert answer["state"] == ("approved" if verdict["approved"] else "rejected")
+    assert answer["comment"].startswith(f"empathy gate: {verdict['decision']}")
+    (event,) = receiver.wait_for(1, path="/events", timeout=20)
+    decided = Webhook(watcher["secret"]).verify(event.body, event.headers)["data"]
+    jsonschema.validate(decided, CATALOG["deployment_gate.decided"].schema)
+    assert decided["head"] == head and decided["decision"] == verdict["decision"]
+    assert decided["environment"] == "production"
+    time.sleep(0.5)
+    assert len(receiver.received) == 2  # one answer, one event: the gate's own, not a second copy

@@ -21,6 +21,7 @@ __all__ = [
     "decode_git_text",
     "parse_log_stream",
     "parse_numstat",
+    "unquote_diff_path",
 ]
 
 #: Marks the start of a commit record; three control bytes no commit
@@ -46,6 +47,9 @@ class FileChange:
     added: int | None
     deleted: int | None
     old_path: str | None = None
+    #: The commit creates the file (``--summary``: "create mode"); such a path
+    #: is a new file even where an earlier file was renamed away from it.
+    created: bool = False
 
     @property
     def is_binary(self) -> bool:
@@ -78,8 +82,55 @@ def _parse_count(raw: bytes) -> int | None:
     return None if raw == b"-" else int(raw)
 
 
+_C_ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13, b'"': 34, b"\\": 92}
+
+
+def unquote_diff_path(raw: bytes) -> bytes:
+    """The path of a ``---``/``+++`` line as bytes.
+
+    git appends a TAB to names containing spaces, and C-quotes names with
+    special or non-ASCII bytes (``"a/caf\\303\\251.py"``).
+    """
+    raw = raw.rstrip(b"\t")
+    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
+        return raw
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i : i + 1]
+        if ch == b"\\" and i + 1 < len(body):
+            nxt = body[i + 1 : i + 2]
+            if nxt.isdigit():
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out.append(_C_ESCAPES.get(nxt, nxt[0]))
+            i += 2
+            continue
+        out += ch
+        i += 1
+    return bytes(out)
+
+
+_CREATE = b"create mode "
+
+
+def _created_paths(block: bytes) -> set[str]:
+    """Paths of the ``--summary`` lines " create mode 100644 PATH" (C-quoted when git quotes them)."""
+    created: set[str] = set()
+    for line in block.split(b"\n"):
+        line = line.strip(b" ")
+        if not line.startswith(_CREATE):
+            continue
+        parts = line.split(b" ", 3)
+        if len(parts) == 4:
+            raw = parts[3]
+            created.add(decode_git_text(unquote_diff_path(raw)))
+    return created
+
+
 def parse_numstat(body: bytes) -> list[FileChange]:
     changes: list[FileChange] = []
+    created: set[str] = set()
     tokens = body.split(b"\0")
     i = 0
     n = len(tokens)
@@ -87,6 +138,9 @@ def parse_numstat(body: bytes) -> list[FileChange]:
         token = tokens[i].lstrip(b"\n")
         i += 1
         if not token:
+            continue
+        if token.startswith(b" "):  # the --summary block follows the last numstat record
+            created |= _created_paths(token)
             continue
         added_raw, deleted_raw, path_raw = token.split(b"\t", 2)
         added, deleted = _parse_count(added_raw), _parse_count(deleted_raw)
@@ -96,6 +150,8 @@ def parse_numstat(body: bytes) -> list[FileChange]:
             old, new = tokens[i], tokens[i + 1]
             i += 2
             changes.append(FileChange(decode_git_text(new), added, deleted, old_path=decode_git_text(old)))
+    for change in changes:
+        change.created = change.old_path is None and change.path in created
     return changes
 
 

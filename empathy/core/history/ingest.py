@@ -127,7 +127,9 @@ class _PathMap:
     def live_ids(self) -> set[int]:
         return set(self.ids.values())
 
-    def resolve(self, conn: Connection, path: str, old_path: str | None, moved: dict[int, str]) -> int:
+    def resolve(
+        self, conn: Connection, path: str, old_path: str | None, moved: dict[int, str], created: bool = False
+    ) -> int:
         if old_path is not None and old_path != path:
             fid = self.ids.pop(old_path, None)
             if fid is None:
@@ -141,7 +143,7 @@ class _PathMap:
                 return fid
         fid = self.ids.get(path)
         if fid is None:
-            alias = self.aliases.get(path)
+            alias = None if created else self.aliases.get(path)
             if alias is not None and alias in self.live_ids():
                 return alias  # an edit of the old name, merged after the rename
             fid = int(
@@ -234,7 +236,7 @@ def _write_batch(
             report.warnings.append(f"{c.sha[:12]} is at the shallow boundary; its changes are not counted")
             continue
         for ch in c.changes:
-            fid = paths.resolve(conn, ch.path, ch.old_path, moved)
+            fid = paths.resolve(conn, ch.path, ch.old_path, moved, created=ch.created)
             change_rows.append(
                 {
                     "repo_id": repo_id,
@@ -321,6 +323,7 @@ def ingest(
         "--topo-order",
         "-z",
         "--numstat",
+        "--summary",
         "-M",
         "--no-color",
         "--no-ext-diff",

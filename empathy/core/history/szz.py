@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import git
 from sqlalchemy import insert, select
 
-from empathy.core.history.gitlog import decode_git_text
+from empathy.core.history.gitlog import decode_git_text, unquote_diff_path
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 from empathy.core.store.tables import SzzRow
 
-__all__ = ["SzzLink", "fix_ranges", "run_szz", "szz_links", "unquote_diff_path"]
+__all__ = ["SzzLink", "fix_ranges", "run_szz", "szz_links", "unquote_diff_path"]  # re-exported
 
 _SZZ = SzzRow.__table__  # type: ignore[attr-defined]
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
@@ -49,33 +49,8 @@ class _FixDiff:
     files: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
-_C_ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13, b'"': 34, b"\\": 92}
 
 
-def unquote_diff_path(raw: bytes) -> bytes:
-    """The path of a ``---``/``+++`` line as bytes.
-
-    git appends a TAB to names containing spaces, and C-quotes names with
-    special or non-ASCII bytes (``"a/caf\\303\\251.py"``).
-    """
-    raw = raw.rstrip(b"\t")
-    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
-        return raw
-    body, out, i = raw[1:-1], bytearray(), 0
-    while i < len(body):
-        ch = body[i : i + 1]
-        if ch == b"\\" and i + 1 < len(body):
-            nxt = body[i + 1 : i + 2]
-            if nxt.isdigit():
-                out.append(int(body[i + 1 : i + 4], 8))
-                i += 4
-                continue
-            out.append(_C_ESCAPES.get(nxt, nxt[0]))
-            i += 2
-            continue
-        out += ch
-        i += 1
-    return bytes(out)
 
 
 def fix_ranges(info: RepoInfo, shas: list[str]) -> list[_FixDiff]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from empathy.core.history.view import DAY, History
-from empathy.core.predict.filemodel import Period, rank_average, train_file_model
+from empathy.core.predict.filemodel import Period, density_per_line, rank_average, train_file_model
 from empathy.core.predict.metrics import (
     brier_skill,
     expected_calibration_error,
@@ -32,6 +32,12 @@ from empathy.core.repo import RepoInfo
 __all__ = ["CutoffResult", "FileBacktest", "run_file_backtest"]
 
 METRICS = ("touch@10%", "touch@20%", "touch@20%LOC", "P@10")
+#: Our forecast exposes two orders: by risk (scored on touch@k% and P@10) and by
+#: risk per line (scored on touch@20%LOC, where effort is lines read); "ours
+#: (model)" combines them, the two rows below it show each order on every metric.
+OURS = "ours (model)"
+OURS_RISK = "ours, risk order"
+OURS_PER_LINE = "ours, per-line order"
 RANDOM_SEEDS = 20
 
 
@@ -65,14 +71,16 @@ class FileBacktest:
         """Means per ranking and metric, plus calibration: what a track record shows."""
         rankings = {r: {m: round(self.mean(r, m), 4) for m in METRICS} for r in self.rankings()}
         cal = [c.calibration for c in self.cutoffs]
-        baselines = {r: v for r, v in rankings.items() if r not in ("ours (model)", "oracle")}
+        baselines = {r: v for r, v in rankings.items() if not r.startswith(("ours", "oracle")) and r != "random"}
         best = max(baselines, key=lambda r: baselines[r]["touch@20%"]) if baselines else ""
+        best_loc = max(baselines, key=lambda r: baselines[r]["touch@20%LOC"]) if baselines else ""
         return {
             "horizon_days": self.horizon_days,
             "cutoffs": len(self.cutoffs),
             "rankings": rankings,
-            **rankings.get("ours (model)", {}),
+            **rankings.get(OURS, {}),
             "best_baseline": best,
+            "best_baseline_loc": best_loc,
             "ece": round(statistics.fmean(c["ece"] for c in cal), 4) if cal else None,
             "brier_skill": round(statistics.fmean(c["brier_skill"] for c in cal), 4) if cal else None,
             "ece_pooled": round(self.pooled_ece, 4) if self.pooled else None,
@@ -179,14 +187,19 @@ def run_file_backtest(
         files = snap.files
         loc = {f.file_id: f.loc for f in files}
         rankings: dict[str, list[int]] = {
-            "ours (model)": _order(files, model.scores(files)),
+            OURS_RISK: _order(files, model.scores(files)),
+            OURS_PER_LINE: _order(files, model.per_line(files)),
             "LOC": _order(files, [f.loc for f in files]),
             "commits 12m": _order(files, [f.commits_12m for f in files]),
             "prior fixes": _order(files, [f.fixes_all for f in files]),
             "Google TWR": _order(files, [f.twr for f in files]),
             "FixCache": _fixcache(history, snap),
             "rank avg (LOC, commits 12m, TWR)": _order(files, rank_average(files)),
+            "fix+commit density per line": _order(files, density_per_line(files)),
+            "commits 12m per line": _order(files, [f.commits_12m / max(f.loc, 1) for f in files]),
             "oracle": _order(files, [truth[f.file_id] for f in files]),
+            # the oracle of the effort metric: actual future fix touches per line
+            "oracle per line": _order(files, [truth[f.file_id] / max(f.loc, 1) for f in files]),
         }
         cut = CutoffResult(
             at=at, files=len(files), fix_touches=total, train_rows=model.train_rows, ranking=model.ranking
@@ -200,8 +213,9 @@ def run_file_backtest(
             for m, v in _score(shuffled, truth, loc).items():
                 rnd[m].append(v)
         cut.scores["random"] = {m: statistics.fmean(v) for m, v in rnd.items()}
-        for name, ranked in rankings.items():
-            cut.scores[name] = _score(ranked, truth, loc)
+        scored = {name: _score(ranked, truth, loc) for name, ranked in rankings.items()}
+        cut.scores[OURS] = {**scored[OURS_RISK], "touch@20%LOC": scored[OURS_PER_LINE]["touch@20%LOC"]}
+        cut.scores.update(scored)
         probs = list(model.probabilities(files))
         outcomes = [1 if truth[f.file_id] > 0 else 0 for f in files]
         result.pooled.extend(zip(probs, outcomes, strict=True))

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
+from empathy.core.model import Event
 from empathy.core.predict.filemodel import MODEL_VERSION, FileModel, Period, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
@@ -62,6 +63,9 @@ class FileForecast:
     rank: int
     drivers: list[str]
     snapshot: FileSnapshot
+    #: expected bug-fix touches per line within the horizon: the order to read files in
+    #: when effort is the lines read (docs/evaluation.md, touch@20%LOC)
+    per_line: float = 0.0
 
 
 @dataclass
@@ -122,6 +126,7 @@ def forecast_files(
     files = current.files
     scores = model.scores(files)
     probs = model.probabilities(files)
+    per_line = model.per_line(files)
     order = sorted(range(len(files)), key=lambda i: (-float(scores[i]), files[i].path))
     for rank, i in enumerate(order, 1):
         run.forecasts.append(
@@ -133,6 +138,7 @@ def forecast_files(
                 rank=rank,
                 drivers=_drivers(model, files[i]),
                 snapshot=files[i],
+                per_line=float(per_line[i]),
             )
         )
     return run
@@ -156,6 +162,7 @@ def _run_to_payload(run: ForecastRun) -> dict[str, Any]:
                 "rank": f.rank,
                 "drivers": f.drivers,
                 "snapshot": dataclasses.asdict(f.snapshot),
+                "per_line": f.per_line,
             }
             for f in run.forecasts
         ],
@@ -182,6 +189,7 @@ def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
                 rank=int(f["rank"]),
                 drivers=list(f["drivers"]),
                 snapshot=FileSnapshot(**f["snapshot"]),
+                per_line=float(f.get("per_line", 0.0)),
             )
         )
     return run
@@ -195,6 +203,7 @@ def cached_forecast(
     is_source: Callable[[str], bool],
     horizon_days: int,
     settings_key: str,
+    emit: Callable[[Event], None] | None = None,
 ) -> ForecastRun:
     """The forecast as of the newest commit, computed once per head and settings.
 
@@ -214,6 +223,23 @@ def cached_forecast(
         conn.execute(
             insert(table).values(
                 repo_id=repo_id, head=info.head, key=key, created_at=int(time.time()), payload=_run_to_payload(run)
+            )
+        )
+    if emit is not None:
+        from empathy.core.events import FORECAST_MADE, make_event
+
+        top = sorted(run.forecasts, key=lambda f: -f.probability)[:10]
+        emit(
+            make_event(
+                FORECAST_MADE,
+                {
+                    "repo_id": repo_id,
+                    "head": info.head,
+                    "horizon_days": horizon_days,
+                    "files": run.files,
+                    "base_rate": round(run.base_rate, 4),
+                    "top": [{"path": f.path, "probability": round(f.probability, 4)} for f in top],
+                },
             )
         )
     return run

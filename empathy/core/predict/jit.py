@@ -169,6 +169,15 @@ def _directory(path: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
+def _union_size(sets: Sequence[set[Any]]) -> int:
+    """Size of the union without copying when there is only one set (most commits touch one file)."""
+    if not sets:
+        return 0
+    if len(sets) == 1:
+        return len(sets[0])
+    return len(set().union(*sets))
+
+
 def change_features(history: History, is_source: Callable[[str], bool]) -> list[ChangeFeatures]:
     """Features of every non-merge commit touching a source file, in commit (parents-first) order.
 
@@ -188,6 +197,7 @@ def change_features(history: History, is_source: Callable[[str], bool]) -> list[
     commits_of: dict[int, set[int]] = {}
     fixes_of: dict[int, set[int]] = {}
     author_times: dict[str, list[int]] = {}
+    author_buf: dict[str, np.ndarray] = {}
     author_files: dict[str, set[int]] = {}
     author_sub: dict[tuple[str, str], set[int]] = {}
     out: list[ChangeFeatures] = []
@@ -218,22 +228,17 @@ def change_features(history: History, is_source: Callable[[str], bool]) -> list[
             if nf > 1:
                 ent /= math.log2(nf)
             ages = [(now - last_change[f]) / DAY for f in fids if f in last_change]
-            prior_devs: set[str] = set()
-            prior_commits: set[int] = set()
-            prior_fixes: set[int] = set()
-            for f in fids:
-                prior_devs |= devs.get(f, set())
-                prior_commits |= commits_of.get(f, set())
-                prior_fixes |= fixes_of.get(f, set())
+            ndev = _union_size([devs[f] for f in fids if f in devs])
+            nuc = _union_size([commits_of[f] for f in fids if f in commits_of])
+            n_prior_fixes = _union_size([fixes_of[f] for f in fids if f in fixes_of])
             times = author_times.get(author, [])
             if times:
-                years = np.floor((now - np.asarray(times, dtype=float)) / YEAR).clip(min=0)
+                earlier = author_buf[author][: len(times)]
+                years = np.floor((now - earlier) / YEAR).clip(min=0)
                 rexp = float((1.0 / (years + 1.0)).sum())
             else:
                 rexp = 0.0
-            sexp_commits: set[int] = set()
-            for s in subsystems:
-                sexp_commits |= author_sub.get((author, s), set())
+            sexp = _union_size([author_sub[(author, s)] for s in subsystems if (author, s) in author_sub])
             known = author_files.get(author, set())
             out.append(
                 ChangeFeatures(
@@ -249,13 +254,13 @@ def change_features(history: History, is_source: Callable[[str], bool]) -> list[
                     ld=ld,
                     lt=sum(max(loc.get(f, 0), 0) for f in fids),
                     fix=fix,
-                    ndev=len(prior_devs),
+                    ndev=ndev,
                     age=max(statistics.fmean(ages), 0.0) if ages else 0.0,
-                    nuc=len(prior_commits),
+                    nuc=nuc,
                     exp=len(times),
                     rexp=rexp,
-                    sexp=len(sexp_commits),
-                    prior_fixes=len(prior_fixes),
+                    sexp=sexp,
+                    prior_fixes=n_prior_fixes,
                     familiarity=sum(1 for f in fids if f in known) / nf,
                     other_churn=other,
                     new_files=sum(1 for f in fids if f not in commits_of),
@@ -263,6 +268,15 @@ def change_features(history: History, is_source: Callable[[str], bool]) -> list[
             )
         # Fold the commit into the state (every file it touched, source or not).
         author_times.setdefault(author, []).append(now)
+        # The same times as a growing float array, so rexp needs no list-to-array copy per commit.
+        buf = author_buf.get(author)
+        count = len(author_times[author])
+        if buf is None or count > len(buf):
+            grown = np.empty(max(16, 2 * count), dtype=float)
+            if buf is not None:
+                grown[: count - 1] = buf[: count - 1]
+            author_buf[author] = buf = grown
+        buf[count - 1] = now
         files_seen = author_files.setdefault(author, set())
         for t in c.touches:
             f = t.file_id

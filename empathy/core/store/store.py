@@ -20,6 +20,7 @@ from empathy.core.store.tables import (
     ChangeRow,
     CommitRow,
     FileRow,
+    GateDecisionRow,
     PatternRow,
     PluginRunRow,
     RepositoryRow,
@@ -212,6 +213,23 @@ class Store:
     def plugin_runs(self) -> list[PluginRunRow]:
         with self.session() as s:
             return list(s.exec(select(PluginRunRow).order_by(col(PluginRunRow.ran_at))).all())
+
+    # -- deployment gate decisions ----------------------------------------
+    def save_gate_decision(self, row: GateDecisionRow) -> GateDecisionRow:
+        """Keep one gate verdict (every decision is kept: the audit trail)."""
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def latest_gate_decision(self, head: str, repo_id: int | None = None) -> GateDecisionRow | None:
+        """The newest decision for the commit ``head`` (in one repository, or any)."""
+        stmt = select(GateDecisionRow).where(GateDecisionRow.head == head)
+        if repo_id is not None:
+            stmt = stmt.where(GateDecisionRow.repo_id == repo_id)
+        with self.session() as s:
+            return s.exec(stmt.order_by(col(GateDecisionRow.created_at).desc(), col(GateDecisionRow.id).desc())).first()
 
 
 def _to_pattern(row: PatternRow) -> Pattern:

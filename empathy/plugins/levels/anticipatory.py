@@ -46,6 +46,7 @@ def _forecasts(context: AnalysisContext) -> ForecastRun | None:
             lambda p: p.endswith(".py") and context.is_source(p),
             int(settings["horizon_days"]),
             settings_key,
+            emit=context.emit,
         )
         context.forecasts = [run]
     first = context.forecasts[0] if context.forecasts else None

@@ -54,8 +54,11 @@ or both modules), so two cycles through one file stay two findings.
 from __future__ import annotations
 
 import bisect
+import copy
 import math
 import statistics
+import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -447,9 +450,30 @@ def _scoped(context: AnalysisContext, findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# The cycle search reads every fix in the history (0.1-0.3 s on pytest) while its
+# answer depends only on the history and the settings; an editor asks once per
+# file, so the whole-repository answer is kept per loaded history (a workspace
+# keeps one History until an ingest adds commits) and scoped per question.
+_CYCLES: weakref.WeakKeyDictionary[History, tuple[str, list[Finding]]] = weakref.WeakKeyDictionary()
+_CYCLES_LOCK = threading.Lock()
+
+
+def _cached_cycles(context: AnalysisContext, history: History) -> list[Finding]:
+    key = repr(sorted(context.settings.items())) + repr(
+        [context.core_settings[k] for k in ("fix_pattern", "fix_exclude_pattern", "exclude", "source_suffixes")]
+    )
+    with _CYCLES_LOCK:
+        cached = _CYCLES.get(history)
+    if cached is None or cached[0] != key:
+        cached = (key, _cycle_findings(context, history))
+        with _CYCLES_LOCK:
+            _CYCLES[history] = cached
+    return [copy.copy(f) for f in cached[1]]  # _scoped moves a copy's location, never the cached one
+
+
 @hookimpl
 def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Finding]:
     findings = _boundary_findings(context, patterns)
     if context.history is not None:
-        findings.extend(_cycle_findings(context, context.history))
+        findings.extend(_cached_cycles(context, context.history))
     return _scoped(context, findings)

@@ -1,0 +1,589 @@
+"""The gate's contract: ``evaluate_gate(repo, base, head) -> GateResult``.
+
+The CLI (``empathy gate``), the GitHub Action and the webhook service (for
+``deployment_protection_rule`` requests, and ``GET /v1/gate/{sha}`` from the
+stored decisions) all call this.  One evaluation:
+
+1. opens the repository, ingests new commits, links fixes to their causes
+   (B-SZZ) for at most ``szz_seconds`` and mines patterns when they are
+   missing or stale;
+2. scores the change ``base..head`` with the change model
+   (:func:`empathy.core.predict.risk.score_change`) and every
+   ``score_change_risk`` plugin (the reasons);
+3. reads the track record (:mod:`empathy.ci_action.track_record`) and lets
+   it move the thresholds (:mod:`empathy.ci_action.decide`);
+4. builds the JSON report (the source of truth: deterministic, sorted keys,
+   no wall-clock time inside), saves the decision and emits
+   ``deployment_gate.decided`` to the event listeners.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import git
+
+from empathy import __version__
+from empathy.ci_action.decide import Budget, combine_risk, decide, error_budget, severity_rank
+from empathy.ci_action.report import build_summary, next_steps
+from empathy.ci_action.settings import GATE_PLUGIN, GateSettings
+from empathy.ci_action.track_record import (
+    DEPLOY_KIND,
+    DEPLOY_OUTCOMES,
+    TrackRecord,
+    fold,
+    infer_releases,
+    recorded_outcomes,
+)
+from empathy.core.changes import EMPTY_TREE, BadRevisionError, range_change
+from empathy.core.config import CORE_SETTINGS
+from empathy.core.errors import ConfigError
+from empathy.core.model import ChangeSet, Event, Finding, RiskFactor
+from empathy.core.store.tables import GateDecisionRow
+from empathy.core.trust import TrustEstimate
+from empathy.core.workspace import Workspace, open_workspace
+
+__all__ = [
+    "EVENT_TYPE",
+    "REPORT_SCHEMA",
+    "GateResult",
+    "evaluate_gate",
+    "evaluate_workspace",
+    "record_outcome",
+    "report_json",
+]
+
+#: The event every decision emits (Standard Webhooks style type name).
+EVENT_TYPE = "deployment_gate.decided"
+#: Version tag of the JSON report's shape.
+REPORT_SCHEMA = "empathy.gate.report/1"
+
+#: Keys of ``overrides`` that are not settings.
+_RUN_KEYS = frozenset({"now", "environment"})
+
+
+@dataclass
+class GateResult:
+    """A decision and its report; ``report`` is the source of truth, the rest is read from it."""
+
+    decision: str  # "pass" | "warn" | "block" | "inconclusive"
+    risk: float  # 0..1
+    trust: float | None
+    report: dict[str, Any]  # the JSON report (source of truth)
+    summary: str  # a short markdown paragraph: verdict and top reasons
+    #: what happened in this run only (times, work done); deliberately not in the report
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def treated_as(self) -> str:
+        """What the decision counts as for ``--fail-on`` (inconclusive is mapped)."""
+        return str(self.report["decision"]["treated_as"])
+
+
+def report_json(report: Mapping[str, Any]) -> str:
+    """The report's canonical text: sorted keys, two-space indent, a final newline."""
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _split_overrides(overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(core settings, gate settings, run parameters) from one overrides mapping."""
+    core: dict[str, Any] = {}
+    gate: dict[str, Any] = {}
+    run: dict[str, Any] = {}
+    known_gate = set(GateSettings().to_dict())
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key in CORE_SETTINGS:
+            core[key] = value
+        elif key in known_gate:
+            gate[key] = value
+        elif key in _RUN_KEYS:
+            run[key] = value
+        else:
+            raise ConfigError(
+                f"unknown gate override {key!r}",
+                "use a core setting, a [tool.empathy.plugins.gate] key, 'now' or 'environment'",
+            )
+    return core, gate, run
+
+
+def gate_settings(ws: Workspace, overrides: Mapping[str, Any] | None = None) -> GateSettings:
+    """The effective gate settings: plugin section, environment, then ``overrides``."""
+    values = dict(ws.settings.plugin(GATE_PLUGIN))
+    values.update(overrides or {})
+    return GateSettings.from_mapping(values)
+
+
+def _resolve(ws: Workspace, ref: str, what: str) -> str:
+    ref = (ref or "").strip()
+    if not ref:
+        raise BadRevisionError(
+            f"no {what} revision given", f"pass --{what} REF (a commit, branch or tag in {ws.info.root})"
+        )
+    if set(ref) == {"0"}:
+        raise BadRevisionError(
+            f"{what} {ref[:12]}... is git's null commit (a new branch's first push has no previous commit)",
+            f"pass --{what} with the default branch (e.g. origin/main)",
+        )
+    try:
+        return str(ws.info.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")).strip()
+    except git.GitCommandError:
+        hint = "fetch it, or check the spelling"
+        if ws.info.shallow:
+            hint = "this is a shallow clone: fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0`)"
+        raise BadRevisionError(f"{what} {ref!r} is not a commit in {ws.info.root}", hint) from None
+
+
+def _merge_base(ws: Workspace, base: str, head: str) -> str:
+    """``base`` itself when it is an ancestor of ``head``, else their merge base."""
+    try:
+        return str(ws.info.git.merge_base(base, head)).strip().split()[0]
+    except (git.GitCommandError, IndexError):
+        hint = "the two commits share no history"
+        if ws.info.shallow:
+            hint = "this is a shallow clone: fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0`)"
+        raise BadRevisionError(f"{base[:12]} and {head[:12]} have no common ancestor in {ws.info.root}", hint) from None
+
+
+def _link_fixes(ws: Workspace, seconds: float) -> tuple[int, int]:
+    """B-SZZ for at most ``seconds`` (newest fixes first, persisted); (linked now, still left)."""
+    from empathy.core.predict.jit import ensure_szz
+
+    history = ws.history()
+    is_source = ws.settings_is_source()
+    start = time.monotonic()
+    before = left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 0)
+    while left and time.monotonic() - start < seconds:
+        now_left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 50)  # small chunks: a tight bound
+        if now_left == left:
+            break
+        left = now_left
+    return before - left, left
+
+
+def _py_source(ws: Workspace) -> Callable[[str], bool]:
+    """Python source files, as the change model counts them; cached (the history repeats paths)."""
+    from empathy.core.context import is_source_path
+
+    @functools.cache
+    def is_py_source(path: str) -> bool:
+        return path.endswith(".py") and is_source_path(ws.settings, path)
+
+    return is_py_source
+
+
+def _signal_dict(f: RiskFactor, contribution: float) -> dict[str, Any]:
+    return {
+        "name": f.name,
+        "score": round(float(f.score), 4),
+        "weight": round(float(f.weight), 4),
+        "contribution": contribution,
+        "reason": f.reason,
+        "source": f.source,
+        "evidence": {k: v for k, v in sorted(f.evidence.items()) if not isinstance(v, list | dict)},
+        "paths": sorted(f.paths),
+    }
+
+
+def _annotations(
+    decision_rank: int, signals: list[RiskFactor], findings: list[Finding], change: ChangeSet, limit: int
+) -> list[dict[str, Any]]:
+    """Workflow-command annotations: files and lines the decision is about, capped per level.
+
+    A blocked change marks its signals' files as errors; a warned one as
+    warnings; a passing one as notices.  Findings on changed files follow as
+    warnings (notices on a pass).  GitHub keeps 10 per level per step, so the
+    most important come first and at most ``limit`` of each level are kept.
+    """
+    changed = set(change.paths)
+    signal_level = {2: "error", 1: "warning"}.get(decision_rank, "notice")
+    finding_level = "warning" if decision_rank else "notice"
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, int | None, str]] = set()
+    for f in signals:
+        for path in sorted(f.paths) or []:
+            key: tuple[str, int | None, str] = (path, None, f.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                {
+                    "level": signal_level,
+                    "file": path,
+                    "line": None,
+                    "title": f"empathy gate: {f.name}",
+                    # a signal over several files names its strongest one: say which file this is
+                    "message": f.reason if path in f.reason else f"{path} is one of the files: {f.reason}",
+                }
+            )
+    for finding in findings:
+        path = finding.location.path
+        if path not in changed:
+            continue
+        key = (path, finding.location.start_line, finding.code)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "level": finding_level,
+                "file": path,
+                "line": finding.location.start_line,
+                "title": f"empathy: {finding.code}",
+                "message": f"{finding.reason} -> {finding.action}",
+            }
+        )
+    kept: list[dict[str, Any]] = []
+    per_level: dict[str, int] = {}
+    for a in out:
+        if per_level.get(a["level"], 0) < limit:
+            per_level[a["level"]] = per_level.get(a["level"], 0) + 1
+            kept.append(a)
+    return kept
+
+
+def evaluate_workspace(
+    ws: Workspace,
+    base: str,
+    head: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    save: bool = True,
+) -> GateResult:
+    """:func:`evaluate_gate` on an opened workspace (the CLI and the service keep one open)."""
+    started = time.monotonic()
+    phases: dict[str, float] = {}
+    clock = [started]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        phases[name] = round(phases.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+    _core, gate_over, run = _split_overrides(overrides)
+    settings = gate_settings(ws, gate_over)
+    # Revisions first: a misspelt ref fails in a moment, before any ingest.
+    base_sha = _resolve(ws, base, "base")
+    head_sha = _resolve(ws, head, "head")
+    merge_base = _merge_base(ws, base_sha, head_sha)
+    change = range_change(ws.info, f"{merge_base}..{head_sha}")
+    ingest = ws.ingest()
+    history = ws.history()
+    phase("ingest")
+    mined = False
+    if ingest.new_commits >= max(1, settings.remine_commits) or not ws.store.patterns(ws.repo_id):
+        ws.mine()
+        mined = True
+    phase("mine")
+    # Mining links the newest fixes itself (the fixes miner's szz_budget); a run that had
+    # to mine spends that time out of the linking budget, so a cold run stays bounded.
+    linked_now, fixes_left = _link_fixes(ws, max(0.0, settings.szz_seconds - phases.get("mine", 0.0)))
+    phase("szz")
+
+    from empathy.core.history.szz import szz_links
+    from empathy.core.predict.risk import score_change
+
+    listing: str = ws.info.git.rev_list(f"{merge_base}..{head_sha}")
+    range_shas = {s for s in listing.split() if s}
+    message: str = ws.info.git.log("-1", "--format=%B", head_sha)
+    model = score_change(ws.info, ws.store, ws.repo_id, history, change, _py_source(ws), range_shas, message)
+    phase("model")
+    signals, signal_errors = ws.change_signals(change)
+    phase("signals")
+    findings_report = ws.findings(change=change)
+    phase("findings")
+
+    # -- the track record, as of a time taken from the inputs ---------------------
+    service = settings.service or ws.info.key
+    recorded_rows = recorded_outcomes(ws.store, ws.repo_id, service)
+    head_time = int(str(ws.info.git.log("-1", "--format=%ct", head_sha)).strip())
+    if "now" in run:
+        try:
+            as_of = int(run["now"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"now = {run['now']!r} is not a unix time") from None
+    else:
+        as_of = max([head_time, *(t for _ok, _w, t in recorded_rows)])
+    recorded = fold(DEPLOY_KIND, service, recorded_rows, as_of, settings.half_life_days)
+    links = szz_links(ws.store, ws.repo_id)
+    releases = infer_releases(ws.info, history, links, settings.release_tag_pattern, settings.hotfix_days, as_of)
+    inferred = fold(
+        "inferred",
+        service,
+        [(not r.failed, 1.0, r.at) for r in releases],
+        as_of,
+        settings.half_life_days,
+    )
+    if recorded.raw_n:
+        used: TrustEstimate | None = recorded
+        source = "recorded"
+    elif inferred.raw_n:
+        used, source = inferred, "inferred"
+    else:
+        used, source = None, "none"
+    failures = [t for ok, _w, t in recorded_rows if not ok and t <= as_of]
+    track = TrackRecord(
+        source=source,
+        estimate=used,
+        recorded=recorded,
+        inferred=inferred,
+        releases=releases,
+        failures_recorded=len(failures),
+        last_failure_at=max(failures, default=None),
+    )
+
+    phase("track_record")
+
+    # -- risk and decision ----------------------------------------------------
+    scorable = model is None or not model.fallback
+    percentile: float | None = None
+    if model is not None and not model.fallback and not math.isnan(model.percentile):
+        percentile = round(model.percentile, 4)
+    risk, shares = combine_risk(percentile, [(f.name, f.score, f.weight) for f in signals], settings.signal_weight)
+    budget: Budget = error_budget(
+        None if used is None else 1.0 - used.mean, 0.0 if used is None else used.effective_n, settings
+    )
+    decision = decide(risk, budget, scorable)
+    treated_as = settings.inconclusive_as if decision == "inconclusive" else decision
+    rank = severity_rank(decision, settings.inconclusive_as)
+    trust = None if used is None else round(used.mean, 4)
+
+    model_part: dict[str, Any]
+    if model is None:
+        model_part = {"status": "no source file changed", "probability": None, "percentile": None}
+    else:
+        model_part = {
+            "status": "fallback" if model.fallback else "scored",
+            "probability": round(model.probability, 4),
+            "base_rate": round(model.base_rate, 4),
+            "percentile": percentile,
+            "train_rows": model.train_rows,
+            "fallback": model.fallback or None,
+            "factors": [{"factor": n, "value": v, "contribution": c} for n, v, c in model.factors],
+            "features": _features(model.features),
+        }
+    signal_dicts = [_signal_dict(f, s.contribution) for f, s in zip(signals, shares, strict=True)]
+    notes: list[str] = []
+    if ws.info.shallow:
+        notes.append("shallow clone: part of the history is missing, so the model and the record see less")
+    if fixes_left:
+        notes.append(
+            f"{fixes_left} bug fixes are not linked to their causes yet: labels are incomplete and the "
+            "model may understate risk (each run links more; `empathy eval` links them all)"
+        )
+    if model is not None and model.fallback:
+        notes.append(f"change model: {model.fallback}")
+    if used is None:
+        notes.append("no track record: no deploy outcomes recorded and no release tags to infer them from")
+    for plugin, error in sorted(signal_errors.items()):
+        notes.append(f"risk plugin {plugin} failed: {error}")
+    for plugin, error in sorted(findings_report.errors.items()):
+        notes.append(f"level plugin {plugin} failed: {error}")
+
+    report: dict[str, Any] = {
+        "schema": REPORT_SCHEMA,
+        "tool": {"name": "empathy", "version": __version__},
+        "decision": {
+            "decision": decision,
+            "treated_as": treated_as,
+            "risk": risk,
+            "trust": trust,
+            "thresholds": {"warn": budget.warn, "block": budget.block},
+            "settings_digest": settings.digest(),
+        },
+        "subject": {
+            "repository": ws.info.key,
+            "service": service,
+            "environment": str(run.get("environment") or "") or None,
+            "base": base_sha,
+            "merge_base": merge_base if merge_base != EMPTY_TREE else None,
+            "head": head_sha,
+            "commits": len(range_shas),
+            "files": len(change.paths),
+            "added": change.added,
+            "deleted": change.deleted,
+        },
+        "risk": {
+            "score": risk,
+            "method": "1 - (1 - model percentile) * prod(1 - signal_weight * weight * score)",
+            "model": model_part,
+            "signals": signal_dicts,
+        },
+        "track_record": track.to_dict(),
+        "error_budget": {
+            "target_failure_rate": settings.target_failure_rate,
+            "failure_rate": budget.failure_rate,
+            "effective_n": budget.effective_n,
+            "budget_left": budget.budget_left,
+            "threshold_shift": budget.shift,
+            "exhausted": budget.exhausted,
+            "base_thresholds": {"warn": settings.warn_threshold, "block": settings.block_threshold},
+        },
+        "data_quality": {
+            "history_commits": len(history.commits),
+            "shallow": ws.info.shallow,
+            "fixes_not_linked": fixes_left,
+            "model_scored": scorable and model is not None,
+            "plugin_errors": {**signal_errors, **findings_report.errors},
+            "on_error": "fails closed: an error exits non-zero and fails the step (continue-on-error opens it)",
+            "notes": notes,
+        },
+        "findings": [
+            {
+                "code": f.code,
+                "level": int(f.level),
+                "severity": f.severity.value,
+                "path": f.location.path,
+                "line": f.location.start_line,
+                "reason": f.reason,
+                "action": f.action,
+                "probability": None if f.probability is None else round(f.probability, 4),
+                "horizon_days": f.horizon_days,
+            }
+            for f in findings_report.findings
+        ],
+        "settings": settings.to_dict(),
+    }
+    report["annotations"] = _annotations(rank, signals, findings_report.findings, change, settings.max_annotations)
+    report["reasons"] = _reasons(report)
+    report["next_steps"] = next_steps(report)
+    # A round trip through JSON makes the report exactly what is stored and printed.
+    report = json.loads(report_json(report))
+    summary = build_summary(report)
+    phase("report")
+    result = GateResult(
+        decision=decision,
+        risk=risk,
+        trust=trust,
+        report=report,
+        summary=summary,
+        run={
+            "seconds": round(time.monotonic() - started, 3),
+            "new_commits": ingest.new_commits,
+            "fixes_linked_now": linked_now,
+            "mined": mined,
+            "phases": phases,
+        },
+    )
+    if save:
+        ws.store.save_gate_decision(
+            GateDecisionRow(
+                repo_id=ws.repo_id,
+                base=base_sha,
+                head=head_sha,
+                decision=decision,
+                risk=risk,
+                trust=trust,
+                created_at=int(time.time()),
+                report=report,
+            )
+        )
+    event = Event(
+        type=EVENT_TYPE,
+        data={
+            "decision": decision,
+            "treated_as": treated_as,
+            "risk": risk,
+            "trust": trust,
+            "base": base_sha,
+            "head": head_sha,
+            "repository": ws.info.key,
+            "service": service,
+            "environment": report["subject"]["environment"],
+            "thresholds": report["decision"]["thresholds"],
+            "summary": summary,
+        },
+        timestamp=float(as_of),
+    )
+    ws.host.call_each("handle_event", timeout=10.0, event=event)
+    return result
+
+
+def _features(features: Any) -> dict[str, Any]:
+    from dataclasses import fields as dc_fields
+
+    out: dict[str, Any] = {}
+    for f in dc_fields(features):
+        if f.name in ("sha", "index", "time", "author"):
+            continue
+        v = getattr(features, f.name)
+        out[f.name] = round(v, 4) if isinstance(v, float) else v
+    return out
+
+
+def _reasons(report: Mapping[str, Any]) -> list[str]:
+    """The top reasons, in words: the model's verdict on the change, then the signals."""
+    reasons: list[str] = []
+    model = report["risk"]["model"]
+    if model["status"] == "scored" and model["percentile"] is not None:
+        drivers = [f["factor"] for f in model["factors"] if f["contribution"] >= 0.05][:2]
+        reasons.append(
+            f"the change model rates it riskier than {model['percentile']:.0%} of past changes here "
+            f"(p={model['probability']:.2f} that a later fix repairs it; base rate {model['base_rate']:.2f})"
+            + (f", driven by {', '.join(drivers)}" if drivers else "")
+        )
+    elif model["status"] == "fallback":
+        reasons.append(f"the change model cannot score this change: {model['fallback']}")
+    else:
+        reasons.append("no source file changed, so the change model does not apply")
+    for s in report["risk"]["signals"][:4]:
+        reasons.append(f"{s['reason']} (+{s['contribution']:.2f})")
+    return reasons
+
+
+def evaluate_gate(
+    repo_path: str | os.PathLike[str],
+    base: str,
+    head: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> GateResult:
+    """Decide on the change ``base..head`` of the repository at ``repo_path``.
+
+    ``overrides`` may hold core settings (``database_url`` ...), gate settings
+    (``warn_threshold``, ``service`` ...; see :class:`GateSettings`), ``now``
+    (unix seconds: the track record's reference time; default: the head
+    commit's time or the newest recorded outcome, whichever is later) and
+    ``environment`` (a label kept in the report).  Raises
+    :class:`~empathy.core.errors.EmpathyError` subclasses for misuse (bad
+    revision: exit code 8; no history: 3).
+    """
+    core, _gate, _run = _split_overrides(overrides)
+    ws = open_workspace(repo_path, core)
+    try:
+        return evaluate_workspace(ws, base, head, overrides)
+    finally:
+        ws.store.engine.dispose()
+
+
+def record_outcome(
+    ws: Workspace,
+    outcome: str,
+    ref: str,
+    *,
+    service: str = "",
+    at: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> TrustEstimate:
+    """Record a deploy outcome (success, failure or rollback) of commit ``ref`` in the track record.
+
+    The gate's latest decision for that commit, if any, is kept with the
+    outcome, so a later look can compare verdicts with what happened.
+    """
+    if outcome not in DEPLOY_OUTCOMES:
+        raise ConfigError(f"unknown outcome {outcome!r}", "use success, failure or rollback")
+    sha = _resolve(ws, ref, "ref")
+    settings = gate_settings(ws)
+    subject = service or settings.service or ws.info.key
+    info: dict[str, Any] = {"ref": sha, **dict(detail or {})}
+    decided = ws.store.latest_gate_decision(sha, ws.repo_id)
+    if decided is not None:
+        info.update(decision=decided.decision, risk=decided.risk)
+    ledger = ws.trust()
+    return ledger.record(DEPLOY_KIND, subject, DEPLOY_OUTCOMES[outcome], at=at, detail=info)
