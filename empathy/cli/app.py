@@ -844,16 +844,7 @@ def feedback(
             "give the code of the finding the feedback is about", "e.g. `empathy feedback hotspot --useful`"
         )
     ws = open_workspace(path)
-    ledger = ws.trust()
-    experiment, arm = _ab_experiment(ws), None
-    if experiment is not None:
-        from empathy.core.adaptation import record_ab_feedback
-        from empathy.plugins.agents.adaptation import current_user
-
-        arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(ws))
-        estimate = ledger.repo_estimate()
-    else:
-        change, estimate = ledger.feedback(rule, useful)
+    change, estimate, experiment, arm = ws.record_feedback(rule, useful, detail={"surface": "cli"})
     if json_output:
         print(
             json.dumps(
@@ -863,7 +854,7 @@ def feedback(
                     "threshold_new": change.new,
                     "crossed": list(change.crossed),
                     "repo_trust": estimate.to_dict(),
-                    "experiment": experiment.name if experiment else None,
+                    "experiment": experiment,
                     "arm": arm,
                 },
                 indent=2,
@@ -879,15 +870,18 @@ def feedback(
 
 
 def _ab_experiment(ws: Workspace) -> Any:
-    """The adaptation plugin's experiment, when that plugin is loaded and enabled."""
-    if "adaptation" not in ws.host.implementations("register_agents"):
-        return None
-    from empathy.plugins.agents.adaptation import experiment_for
+    """The adaptation plugin's experiment, with its arms checked against the known strategies."""
+    experiment = ws.experiment()
+    if experiment is not None:
+        from empathy.plugins.agents.adaptation import STRATEGIES
 
-    try:
-        return experiment_for(ws.settings.plugin("adaptation"))
-    except ValueError as exc:
-        raise ConfigError(f"[tool.empathy.plugins.adaptation]: {exc}") from exc
+        unknown = [a for a in experiment.arms if a not in STRATEGIES]
+        if unknown:
+            raise ConfigError(
+                f"[tool.empathy.plugins.adaptation]: unknown ranking strategy {', '.join(unknown)}",
+                f"known strategies: {', '.join(sorted(STRATEGIES))}",
+            )
+    return experiment
 
 
 @app.command()

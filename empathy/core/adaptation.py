@@ -34,6 +34,7 @@ Deploy outcomes
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import math
 import time
@@ -53,6 +54,7 @@ __all__ = [
     "Experiment",
     "adapt_from_deploys",
     "assign_arm",
+    "current_user",
     "prob_b_beats_a",
     "record_ab_feedback",
     "unit_key",
@@ -205,12 +207,34 @@ class ABReport:
 
 
 def record_ab_feedback(
-    ledger: TrustLedger, experiment: Experiment, rule: str, useful: bool, user: str, at: float | None = None
+    ledger: TrustLedger,
+    experiment: Experiment,
+    rule: str,
+    useful: bool,
+    user: str,
+    at: float | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> tuple[str, ThresholdChange]:
     """Feedback on ``rule`` attributed to the arm in effect for ``user`` at ``at``; moves the threshold too."""
     arm = assign_arm(experiment, unit_key(experiment, user, at))
-    change, _estimate = ledger.feedback(rule, useful, at=at, detail={"experiment": experiment.name, "arm": arm})
+    full = {**(detail or {}), "experiment": experiment.name, "arm": arm}
+    change, _estimate = ledger.feedback(rule, useful, at=at, detail=full)
     return arm, change
+
+
+def current_user(git: Any = None) -> str:
+    """Who gives the feedback: the repository's ``git config user.email``, else the login name."""
+    if git is not None:
+        try:
+            email = str(git.config("--get", "user.email")).strip()
+            if email:
+                return email
+        except Exception:  # noqa: BLE001 - no configured e-mail is normal
+            pass
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "anonymous"
 
 
 def adapt_from_deploys(ledger: TrustLedger, at: float | None = None) -> list[ThresholdChange]:

@@ -25,8 +25,9 @@ from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 
 if TYPE_CHECKING:
+    from empathy.core.adaptation import Experiment
     from empathy.core.findings import FindingsReport
-    from empathy.core.trust import TrustLedger
+    from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
 
 __all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
 
@@ -259,6 +260,46 @@ class Workspace:
         from empathy.core.trust import TrustLedger
 
         return TrustLedger(self.store, self.repo_id, emit=self.emit)
+
+    def record_feedback(
+        self, rule: str, useful: bool, detail: Mapping[str, Any] | None = None
+    ) -> tuple[ThresholdChange, TrustEstimate, str | None, str | None]:
+        """What every surface (CLI, editor, service) records when a user judges a warning.
+
+        The rule's threshold moves, the repository's record counts it (and may
+        switch a level, an event), and while the adaptation plugin runs an A/B
+        experiment the feedback is attributed to the arm in effect for this
+        user.  Returns the threshold change, the repository's estimate, the
+        experiment's name and the arm (both None without an experiment).
+        """
+        from empathy.core.adaptation import current_user, record_ab_feedback
+
+        ledger = self.trust()
+        experiment = self.experiment()
+        if experiment is None:
+            change, estimate = ledger.feedback(rule, useful, detail=detail)
+            return change, estimate, None, None
+        arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(self.info.git), detail=detail)
+        return change, ledger.repo_estimate(), experiment.name, arm
+
+    def experiment(self) -> Experiment | None:
+        """The adaptation plugin's A/B experiment, when that plugin is loaded and enabled.
+
+        Raises ConfigError when its settings do not describe a valid experiment.
+        """
+        from empathy.core.adaptation import Experiment
+        from empathy.core.errors import ConfigError
+
+        if "adaptation" not in self.host.implementations("register_agents"):
+            return None
+        section = {"enabled": True, "experiment": "ranking", "arms": ["value", "severity"], "unit": "day"}
+        section.update(self.settings.plugin("adaptation"))
+        if not section.get("enabled", True):
+            return None
+        try:
+            return Experiment.from_settings(section)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"[tool.empathy.plugins.adaptation]: {exc}") from exc
 
     def gate(self) -> Callable[[Finding], bool]:
         """Trust decides: is the finding's level allowed, and does it clear its rule's threshold?

@@ -243,12 +243,10 @@ class RepoState:
         ws = self.ws
         assert ws is not None
         with self.lock:
-            ledger = ws.trust()
-            change = ledger.apply_feedback(code, useful, detail={"fingerprint": fingerprint, "surface": "lsp"})
-            self.trust_version += 1
-            estimate = ledger.record(
-                "repo", ledger.repo_subject, "useful" if useful else "not_useful", detail={"rule": code}
+            change, estimate, _experiment, _arm = ws.record_feedback(
+                code, useful, detail={"fingerprint": fingerprint, "surface": "lsp"}
             )
+            self.trust_version += 1
             self.regate()
         return {
             "rule": code,

@@ -25,12 +25,12 @@ feedback recorded through this agent's arms moves like any other feedback.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from empathy.core.adaptation import Experiment, adapt_from_deploys, assign_arm, unit_key
+from empathy.core.adaptation import current_user as _current_user
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding
 
@@ -103,19 +103,8 @@ def experiment_for(section: Mapping[str, Any]) -> Experiment | None:
 
 
 def current_user(workspace: Any = None) -> str:
-    """Who gives the feedback: the repository's git user.email, else the login name."""
-    git = getattr(getattr(workspace, "info", None), "git", None)
-    if git is not None:
-        try:
-            email = str(git.config("--get", "user.email")).strip()
-            if email:
-                return email
-        except Exception:  # noqa: BLE001 - no configured e-mail is normal
-            pass
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "anonymous"
+    """Who gives the feedback (see :func:`empathy.core.adaptation.current_user`)."""
+    return _current_user(getattr(getattr(workspace, "info", None), "git", None))
 
 
 def _section(request: Any) -> dict[str, Any]:
