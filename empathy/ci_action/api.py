@@ -585,5 +585,12 @@ def record_outcome(
     decided = ws.store.latest_gate_decision(sha, ws.repo_id)
     if decided is not None:
         info.update(decision=decided.decision, risk=decided.risk)
+        if decided.decision != "pass":
+            # The rules that warned about this change: a failure later proves them right
+            # (the adaptation agent lowers their thresholds; empathy.core.adaptation).
+            findings = decided.report.get("findings") or []
+            rules = {str(f.get("code")) for f in findings if isinstance(f, dict) and f.get("code")}
+            if rules:
+                info["rules"] = sorted(rules)
     ledger = ws.trust()
     return ledger.record(DEPLOY_KIND, subject, DEPLOY_OUTCOMES[outcome], at=at, detail=info)

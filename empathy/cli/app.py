@@ -3,8 +3,10 @@
 Output goes to stdout (a table, or JSON with ``--json``); progress, warnings
 and errors go to stderr so ``--json`` output stays parseable.  Exit codes:
 0 success, 1 generic failure, 2 not a repository, 3 empty repository,
-4 configuration error, 5 store error, 6 bad pattern file, 70 internal error,
-130 interrupted.
+4 configuration error, 5 store error, 6 bad pattern file, 7 unreadable history,
+8 unknown revision, 9 unknown file, 10 the gate's decision reached ``--fail-on``,
+11 bad gate state file, 12 the webhook service cannot start as configured,
+70 internal error, 130 interrupted, 141 broken pipe.
 """
 
 from __future__ import annotations

@@ -153,3 +153,26 @@ def test_misuse_raises_documented_errors(history_repo: Path, db_url: Callable[[s
     with pytest.raises(EmptyRepositoryError) as no_history:
         evaluate_gate(empty.path, "HEAD", "HEAD", {"database_url": db_url("e")})
     assert no_history.value.exit_code == 3
+
+
+def test_a_failed_deploy_after_a_warning_lowers_the_warning_rules_thresholds(
+    history_repo: Path, db_url: Callable[[str], str]
+) -> None:
+    """The outcome keeps the rules that warned; the adaptation step reads them once."""
+    from empathy.core.adaptation import adapt_from_deploys
+
+    url = db_url("adapt")
+    risk = _gate(history_repo, url).risk
+    warned = _gate(history_repo, url, warn_threshold=risk - 0.01, block_threshold=1.0)
+    assert warned.decision == "warn"
+    codes = {f["code"] for f in warned.report["findings"]}
+    assert codes
+    ws = open_workspace(history_repo, {"database_url": url})
+    head = ws.info.git.rev_parse("feature")
+    ledger = ws.trust()
+    before = {code: ledger.threshold(code) for code in codes}
+    record_outcome(ws, "failure", head)
+    changes = adapt_from_deploys(ledger)
+    assert {c.rule for c in changes} == codes
+    assert all(ledger.threshold(code) < before[code] for code in codes)
+    assert adapt_from_deploys(ledger) == []

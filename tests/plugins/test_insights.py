@@ -405,13 +405,13 @@ def test_in_the_orchestrator_a_hung_endpoint_still_yields_a_brief(llm: FakeLLM) 
     agents: list[Any] = [
         _Fixed("findings", sample()),
         _Fixed("memory", {"preferences": {}}),
-        InsightsAgent(base_url=llm.base_url, model=MODEL, timeout=1.0, environ={}),
+        InsightsAgent(base_url=llm.base_url, model=MODEL, timeout=2.0, environ={}),
     ]
     answer = Orchestrator(agents).run(Request("analyze"))
     assert answer.outcomes["insights"].status == "ok", answer.outcomes["insights"]
     insight = answer.value("insights")
     assert insight.source == "deterministic" and insight.fallback_reason
-    assert answer.seconds < 1.0 + 0.3
+    assert answer.seconds < 2.0 * 1.1
 
 
 def test_the_plugin_registers_an_agent_and_its_settings() -> None:
