@@ -34,7 +34,7 @@ from empathy.core.history.view import DAY, History
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 from empathy.core.store.tables import OutcomeRow
-from empathy.core.trust import LOWER_QUANTILE, TrustEstimate, beta_quantile
+from empathy.core.trust import TrustEstimate, fold_outcomes
 
 __all__ = [
     "DEPLOY_KIND",
@@ -126,34 +126,7 @@ def fold(
     kind: str, subject: str, rows: Iterable[tuple[bool, float, int]], as_of: float, half_life_days: float
 ) -> TrustEstimate:
     """The ledger's decayed Beta(1, 1) estimate of ``rows`` (success, weight, time) as of ``as_of``."""
-    half_life = half_life_days * DAY
-    good = bad = 0.0
-    n = 0
-    last: int | None = None
-    for success, weight, at in rows:
-        if at > as_of:
-            continue
-        n += 1
-        decayed = weight * 0.5 ** (max(0.0, as_of - at) / half_life)
-        if success:
-            good += decayed
-        else:
-            bad += decayed
-        last = at if last is None else max(last, at)
-    alpha, beta = 1.0 + good, 1.0 + bad
-    return TrustEstimate(
-        subject_kind=kind,
-        subject=subject,
-        alpha=alpha,
-        beta=beta,
-        mean=alpha / (alpha + beta),
-        lower=beta_quantile(LOWER_QUANTILE, alpha, beta),
-        effective_n=good + bad,
-        raw_n=n,
-        last_at=last,
-        as_of=as_of,
-    )
-
+    return fold_outcomes(kind, subject, rows, as_of, half_life_days)
 
 def recorded_outcomes(store: Store, repo_id: int, service: str) -> list[tuple[bool, float, int]]:
     """Every deploy outcome recorded for ``service``: (success, weight, time), oldest first."""

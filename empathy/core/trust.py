@@ -53,6 +53,7 @@ __all__ = [
     "TrustEstimate",
     "TrustLedger",
     "beta_quantile",
+    "fold_outcomes",
 ]
 
 #: What a track record can be about.  ``repo`` outcomes use the repository
@@ -476,29 +477,49 @@ class TrustLedger:
     def _fold(
         self, subject_kind: str, subject: str, rows: list[tuple[bool, float, int]], as_of: float
     ) -> TrustEstimate:
-        half_life = self.half_life_days * _DAY
-        good = bad = 0.0
-        last: int | None = None
-        for success, weight, at in rows:
-            decayed = weight * 0.5 ** (max(0.0, as_of - at) / half_life)
-            if success:
-                good += decayed
-            else:
-                bad += decayed
-            last = at if last is None else max(last, at)
-        alpha, beta = self.prior[0] + good, self.prior[1] + bad
-        return TrustEstimate(
-            subject_kind=subject_kind,
-            subject=subject,
-            alpha=alpha,
-            beta=beta,
-            mean=alpha / (alpha + beta),
-            lower=beta_quantile(LOWER_QUANTILE, alpha, beta),
-            effective_n=good + bad,
-            raw_n=len(rows),
-            last_at=last,
-            as_of=as_of,
-        )
+        return fold_outcomes(subject_kind, subject, rows, as_of, self.half_life_days, self.prior)
+
+
+def fold_outcomes(
+    subject_kind: str,
+    subject: str,
+    rows: Iterable[tuple[bool, float, int]],
+    as_of: float,
+    half_life_days: float,
+    prior: tuple[float, float] = (1.0, 1.0),
+) -> TrustEstimate:
+    """The decayed Beta estimate of outcome ``rows`` (success, weight, unix time) as of ``as_of``.
+
+    One definition for the ledger and for records it does not store (the gate's
+    record inferred from release tags); rows after ``as_of`` are left out.
+    """
+    half_life = half_life_days * _DAY
+    good = bad = 0.0
+    n = 0
+    last: int | None = None
+    for success, weight, at in rows:
+        if at > as_of:
+            continue
+        n += 1
+        decayed = weight * 0.5 ** (max(0.0, as_of - at) / half_life)
+        if success:
+            good += decayed
+        else:
+            bad += decayed
+        last = at if last is None else max(last, at)
+    alpha, beta = prior[0] + good, prior[1] + bad
+    return TrustEstimate(
+        subject_kind=subject_kind,
+        subject=subject,
+        alpha=alpha,
+        beta=beta,
+        mean=alpha / (alpha + beta),
+        lower=beta_quantile(LOWER_QUANTILE, alpha, beta),
+        effective_n=good + bad,
+        raw_n=n,
+        last_at=last,
+        as_of=as_of,
+    )
 
 
 def _check_kind(subject_kind: str) -> None:
