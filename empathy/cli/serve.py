@@ -116,7 +116,12 @@ def serve(
         if json_output:
             print(json.dumps(summary, indent=2))
         else:
-            out.print(summary)
+            out.print("configuration is valid; `empathy serve` would run with:")
+            for key, value in summary.items():
+                shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+                if isinstance(value, dict):
+                    shown = ", ".join(f"{k}={v}" for k, v in value.items())
+                out.print(f"  {key}: {shown if shown not in (None, '') else '-'}", highlight=False)
         return
     children = [_spawn_worker(repo, config, i) for i in range(workers)]
     if json_output:
