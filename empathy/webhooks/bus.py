@@ -27,6 +27,7 @@ from typing import Any
 import redis
 
 from empathy.core.model import Event
+from empathy.core.orchestrator import EventBus
 
 __all__ = ["RedisStreamBus"]
 
@@ -43,12 +44,14 @@ class RedisStreamBus:
         self.stream = stream
         self.maxlen = maxlen
         self._redis: redis.Redis = redis.Redis.from_url(url, socket_connect_timeout=5)
-        self._subscribers: list[Callable[[Event], None]] = []
+        # The subscribers in this process: what the reader thread reads is handed to
+        # them exactly as the in-process bus does (a subscriber's error stays there).
+        self._local = EventBus()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._position = "0-0"
-        self.errors: list[str] = []
+        self.errors: list[str] = self._local.errors
 
     def ping(self) -> bool:
         """Whether Redis answers (``/readyz``)."""
@@ -80,14 +83,7 @@ class RedisStreamBus:
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._read, name=f"redis-bus:{self.stream}", daemon=True)
                 self._thread.start()
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._local.subscribe(callback)
 
     def close(self) -> None:
         """Stop the reader thread (it exits within one blocking read) and close the connection."""
@@ -108,13 +104,7 @@ class RedisStreamBus:
         except (KeyError, ValueError) as exc:
             self._error(f"malformed stream entry: {exc}")
             return
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            try:
-                callback(event)
-            except Exception as exc:  # noqa: BLE001 - a subscriber must not break the others
-                self._error(f"{type(exc).__name__}: {exc}")
+        self._local.publish(event)
 
     def _error(self, message: str) -> None:
         if len(self.errors) < 100:
