@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from empathy.core.context import AnalysisContext
 from empathy.core.host import CallResult
 from empathy.core.ignore import read_worktree, split_ignored
 from empathy.core.model import ChangeSet, Finding
@@ -61,16 +60,7 @@ def collect_findings(
     gate: Gate | None = None,
     only: list[str] | None = None,
 ) -> FindingsReport:
-    context = AnalysisContext(
-        repo=ws.info,
-        repo_id=ws.repo_id,
-        store=ws.store,
-        core_settings=ws.settings,
-        history=ws.history(),
-        change=change,
-        paths=paths,
-        emit=ws.emit,
-    )
+    context = ws.analysis_context(change=change, paths=paths)
     patterns = ws.store.patterns(ws.repo_id)
     report = FindingsReport()
     merged: dict[str, Finding] = {}

@@ -26,6 +26,7 @@ from empathy.core.store.store import Store, open_store
 
 if TYPE_CHECKING:
     from empathy.core.adaptation import Experiment
+    from empathy.core.context import AnalysisContext
     from empathy.core.findings import FindingsReport
     from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
 
@@ -197,19 +198,24 @@ class Workspace:
             self.emit(make_event(CYCLE_DETECTED, {**data, "evidence": f.evidence}))
         return report
 
-    def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
-        """Every ``score_change_risk`` plugin's factors for ``change``, and the plugins that failed."""
+    def analysis_context(self, change: ChangeSet | None = None, paths: list[str] | None = None) -> AnalysisContext:
+        """What the level, risk and code-action hooks receive for a question about ``change`` or ``paths``."""
         from empathy.core.context import AnalysisContext
 
-        context = AnalysisContext(
+        return AnalysisContext(
             repo=self.info,
             repo_id=self.repo_id,
             store=self.store,
             core_settings=self.settings,
             history=self.history(),
             change=change,
+            paths=paths,
             emit=self.emit,
         )
+
+    def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
+        """Every ``score_change_risk`` plugin's factors for ``change``, and the plugins that failed."""
+        context = self.analysis_context(change=change)
         factors: list[RiskFactor] = []
         errors: dict[str, str] = {}
         for result in self.call_plugins(

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from empathy.core.changes import working_tree_change
-from empathy.core.context import AnalysisContext
 from empathy.core.errors import EmpathyError
 from empathy.core.history.ingest import IngestReport
 from empathy.core.model import CodeAction, Finding
@@ -261,9 +260,7 @@ class RepoState:
         ws = self.ws
         if ws is None or not ws.host.implementations("code_actions"):
             return []
-        context = AnalysisContext(
-            repo=ws.info, repo_id=ws.repo_id, store=ws.store, core_settings=ws.settings, history=ws.history()
-        )
+        context = ws.analysis_context()
         out: list[CodeAction] = []
         for result in ws.host.call_each("code_actions", timeout=5.0, context=context, finding=finding):
             if not result.ok:
