@@ -8,25 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import RepoBuilder
-
-
-def build_history(repo: RepoBuilder, rounds: int = 140) -> None:
-    """Features append lines to core.py; every other feature's lines are later fixed.
-
-    The same shape as the change-risk CLI tests: enough labelled changes (B-SZZ
-    links from the fixes) for the change model to score instead of falling back.
-    """
-    body: list[str] = []
-    day = 0
-    for k in range(rounds):
-        body += [f"x{k}_{j} = {j}\n" for j in range(1 + k % 5)]
-        day += 1
-        repo.commit(f"feature {k}", {"core.py": "".join(body), "util.py": f"u = {k}\n"}, day=day)
-        if k % 2 == 0:
-            body = [line.replace(f"x{k}_0 = 0", f"x{k}_0 = -1") for line in body]
-            day += 1
-            repo.commit(f"fix bug {k}", {"core.py": "".join(body)}, day=day)
+from tests.gitrepo import RepoBuilder, build_history
 
 
 @pytest.fixture(scope="session")

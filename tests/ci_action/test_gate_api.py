@@ -16,8 +16,7 @@ from empathy.core.hookspecs import hookimpl
 from empathy.core.host import default_host
 from empathy.core.model import Event
 from empathy.core.workspace import open_workspace
-from tests.ci_action.conftest import build_history
-from tests.gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder, build_history
 
 
 def _gate(path: Path, url: str, **over: Any) -> Any:

@@ -106,7 +106,7 @@ def test_fail_on_sets_the_exit_code(history_repo: Path, db_url: Callable[[str], 
 
 
 def test_inconclusive_counts_as_warn_for_fail_on(repo: RepoBuilder, tmp_path: Path) -> None:
-    from tests.ci_action.conftest import build_history
+    from tests.gitrepo import build_history
 
     build_history(repo, rounds=20)
     url = f"sqlite:///{tmp_path / 's.db'}"

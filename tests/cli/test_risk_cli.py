@@ -8,21 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from empathy.cli.app import app
-from tests.gitrepo import RepoBuilder
-
-
-def _history(repo: RepoBuilder, rounds: int = 140) -> None:
-    """Features append lines to core.py; every other feature's lines are later fixed."""
-    body: list[str] = []
-    day = 0
-    for k in range(rounds):
-        body += [f"x{k}_{j} = {j}\n" for j in range(1 + k % 5)]
-        day += 1
-        repo.commit(f"feature {k}", {"core.py": "".join(body), "util.py": f"u = {k}\n"}, day=day)
-        if k % 2 == 0:
-            body = [line.replace(f"x{k}_0 = 0", f"x{k}_0 = -1") for line in body]
-            day += 1
-            repo.commit(f"fix bug {k}", {"core.py": "".join(body)}, day=day)
+from tests.gitrepo import RepoBuilder, build_history
 
 
 def _invoke(*args: str, tmp_path: Path) -> tuple[int, str]:
@@ -32,7 +18,7 @@ def _invoke(*args: str, tmp_path: Path) -> tuple[int, str]:
 
 
 def test_risk_of_a_commit_as_json(repo: RepoBuilder, tmp_path: Path) -> None:
-    _history(repo)
+    build_history(repo)
     code, out = _invoke("risk", "HEAD", "--json", "-C", str(repo.path), tmp_path=tmp_path)
     assert code == 0, out
     data = json.loads(out)
@@ -46,7 +32,7 @@ def test_risk_of_a_commit_as_json(repo: RepoBuilder, tmp_path: Path) -> None:
 
 
 def test_thin_history_falls_back_to_the_base_rate(repo: RepoBuilder, tmp_path: Path) -> None:
-    _history(repo, rounds=20)
+    build_history(repo, rounds=20)
     code, out = _invoke("risk", "HEAD", "--json", "-C", str(repo.path), tmp_path=tmp_path)
     assert code == 0, out
     data = json.loads(out)
@@ -55,7 +41,7 @@ def test_thin_history_falls_back_to_the_base_rate(repo: RepoBuilder, tmp_path: P
 
 
 def test_risk_of_the_working_tree_and_usage_errors(repo: RepoBuilder, tmp_path: Path) -> None:
-    _history(repo, rounds=20)
+    build_history(repo, rounds=20)
     repo.write("util.py", "u = 'changed'\n")
     code, out = _invoke("risk", "--diff", "--json", "-C", str(repo.path), tmp_path=tmp_path)
     assert code == 0, out
