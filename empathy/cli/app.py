@@ -875,14 +875,12 @@ def _ab_experiment(ws: Workspace) -> Any:
     """The adaptation plugin's experiment, with its arms checked against the known strategies."""
     experiment = ws.experiment()
     if experiment is not None:
-        from empathy.plugins.agents.adaptation import STRATEGIES
+        from empathy.plugins.agents.adaptation import check_strategies
 
-        unknown = [a for a in experiment.arms if a not in STRATEGIES]
-        if unknown:
-            raise ConfigError(
-                f"[tool.empathy.plugins.adaptation]: unknown ranking strategy {', '.join(unknown)}",
-                f"known strategies: {', '.join(sorted(STRATEGIES))}",
-            )
+        try:
+            check_strategies(experiment)
+        except ValueError as exc:
+            raise ConfigError(f"[tool.empathy.plugins.adaptation]: {exc}") from exc
     return experiment
 
 

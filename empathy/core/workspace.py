@@ -298,8 +298,7 @@ class Workspace:
 
         if "adaptation" not in self.host.implementations("register_agents"):
             return None
-        section = {"enabled": True, "experiment": "ranking", "arms": ["value", "severity"], "unit": "day"}
-        section.update(self.settings.plugin("adaptation"))
+        section = self.settings.plugin("adaptation")  # the plugin's defaults are already merged in
         if not section.get("enabled", True):
             return None
         try:

@@ -34,7 +34,16 @@ from empathy.core.adaptation import current_user as _current_user
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding
 
-__all__ = ["DEFAULTS", "PLUGIN", "STRATEGIES", "Adaptation", "AdaptationAgent", "current_user", "experiment_for"]
+__all__ = [
+    "DEFAULTS",
+    "PLUGIN",
+    "STRATEGIES",
+    "Adaptation",
+    "AdaptationAgent",
+    "check_strategies",
+    "current_user",
+    "experiment_for",
+]
 
 PLUGIN = "adaptation"
 
@@ -95,7 +104,11 @@ def experiment_for(section: Mapping[str, Any]) -> Experiment | None:
     merged = {**DEFAULTS, **section}
     if not merged.get("enabled", True):
         return None
-    experiment = Experiment.from_settings(merged)
+    return check_strategies(Experiment.from_settings(merged))
+
+
+def check_strategies(experiment: Experiment) -> Experiment:
+    """``experiment`` itself, once each arm names a ranking strategy of :data:`STRATEGIES`."""
     unknown = [a for a in experiment.arms if a not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown ranking strategy {', '.join(unknown)}; known: {', '.join(sorted(STRATEGIES))}")
