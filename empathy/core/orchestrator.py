@@ -12,6 +12,11 @@ reported), and the rest of the answer still arrives, marked partial.  The
 whole request never waits longer than the slowest layer's time-out: a hung
 agent's thread is abandoned, never joined.
 
+An :class:`ErrorBudget` (optional, kept by a long-lived caller such as the
+workspace) benches an agent that failed several requests in a row: it is
+skipped, with the reason, for a cool-down instead of costing every request
+its time-out, and tried again afterwards.
+
 Progress is published on an :class:`EventBus` (``agent.started`` /
 ``agent.finished``), which the CLI's progress display, the language server's
 work-done progress and the webhook service's stream can all subscribe to.
@@ -32,6 +37,7 @@ __all__ = [
     "Agent",
     "AgentOutcome",
     "Answer",
+    "ErrorBudget",
     "EventBus",
     "Orchestrator",
     "OrchestratorError",
@@ -101,6 +107,51 @@ class Answer:
         return outcome.value if outcome is not None and outcome.status == "ok" else default
 
 
+class ErrorBudget:
+    """Per agent: after ``allowed`` failures in a row (an error or a time-out), bench it for ``cooldown`` s.
+
+    Why: a broken or hung agent would otherwise cost every request its full
+    time-out.  An agent may carry its own ``error_budget`` (an int) instead of
+    ``allowed``.  One success resets the count; after the cool-down the agent
+    gets one more try, and a failure then benches it again.
+    """
+
+    def __init__(self, allowed: int = 3, cooldown: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if allowed < 1:
+            raise ValueError(f"allowed must be at least 1, got {allowed}")
+        self.allowed = allowed
+        self.cooldown = cooldown
+        self.clock = clock
+        self._failures: dict[str, int] = {}
+        self._benched_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _allowed(self, agent: Agent) -> int:
+        value = getattr(agent, "error_budget", None)
+        return int(value) if isinstance(value, int) and value >= 1 else self.allowed
+
+    def benched(self, agent: Agent) -> str | None:
+        """Why ``agent`` sits this request out, or None when it may run."""
+        with self._lock:
+            until = self._benched_until.get(agent.name)
+            left = None if until is None else until - self.clock()
+            if left is None or left <= 0:
+                return None
+            failures = self._failures.get(agent.name, 0)
+        return f"error budget spent: {failures} failures in a row; tried again in {left:.0f} s"
+
+    def record(self, agent: Agent, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(agent.name, None)
+                self._benched_until.pop(agent.name, None)
+                return
+            failures = self._failures.get(agent.name, 0) + 1
+            self._failures[agent.name] = failures
+            if failures >= self._allowed(agent):
+                self._benched_until[agent.name] = self.clock() + self.cooldown
+
+
 class EventBus:
     """In-process publish/subscribe; a subscriber's exception never reaches the publisher."""
 
@@ -160,11 +211,16 @@ class Orchestrator:
     """Runs a fixed set of agents for each request."""
 
     def __init__(
-        self, agents: Sequence[Agent], bus: EventBus | None = None, default_timeout: float = DEFAULT_TIMEOUT
+        self,
+        agents: Sequence[Agent],
+        bus: EventBus | None = None,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        budget: ErrorBudget | None = None,
     ) -> None:
         self.layers = _layers(agents)
         self.bus = bus or EventBus()
         self.default_timeout = default_timeout
+        self.budget = budget
 
     @property
     def agents(self) -> list[Agent]:
@@ -185,10 +241,10 @@ class Orchestrator:
             runnable: list[Agent] = []
             for agent in layer:
                 broken = [r for r in agent.requires if outcomes[r].status != "ok"]
-                if broken:
-                    outcomes[agent.name] = AgentOutcome(
-                        agent.name, "skipped", error=f"needs {', '.join(broken)}, which did not answer"
-                    )
+                benched = self.budget.benched(agent) if self.budget is not None else None
+                if broken or benched:
+                    reason = benched or f"needs {', '.join(broken)}, which did not answer"
+                    outcomes[agent.name] = AgentOutcome(agent.name, "skipped", error=reason)
                     self._emit(
                         "agent.finished",
                         {"agent": agent.name, "status": "skipped", "done": len(outcomes), "total": total},
@@ -218,6 +274,8 @@ class Orchestrator:
                 else:
                     outcome = AgentOutcome(agent.name, "ok", value=box.get("value"), seconds=seconds)
                 outcomes[agent.name] = outcome
+                if self.budget is not None:
+                    self.budget.record(agent, outcome.status == "ok")
                 self._emit(
                     "agent.finished",
                     {

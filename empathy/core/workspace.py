@@ -20,7 +20,7 @@ from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
-from empathy.core.orchestrator import Agent, Answer, EventBus, Orchestrator, Request
+from empathy.core.orchestrator import Agent, Answer, ErrorBudget, EventBus, Orchestrator, Request
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 
@@ -57,6 +57,8 @@ class Workspace:
     host: PluginHost
     repo_id: int
     _history: History | None = field(default=None, repr=False, compare=False)
+    #: Kept across requests, so an agent failing request after request is benched.
+    _budget: ErrorBudget = field(default_factory=ErrorBudget, repr=False, compare=False)
 
     def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
         report = ingest(self.info, self.store, progress=progress)
@@ -248,7 +250,7 @@ class Workspace:
         request.context.setdefault(
             "settings", {"plugins": {name: self.settings.plugin(name) for name in self.settings.all_plugin_sections()}}
         )
-        orchestrator = Orchestrator(self.agents(), bus=bus)
+        orchestrator = Orchestrator(self.agents(), bus=bus, budget=self._budget)
         answer = orchestrator.run(request)
         for name, outcome in answer.outcomes.items():
             self.store.record_plugin_run(

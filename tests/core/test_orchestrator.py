@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from empathy.core.model import Event
-from empathy.core.orchestrator import EventBus, Orchestrator, OrchestratorError, Request
+from empathy.core.orchestrator import ErrorBudget, EventBus, Orchestrator, OrchestratorError, Request
 
 
 class Fn:
@@ -120,3 +120,46 @@ def test_progress_events_and_a_failing_subscriber() -> None:
 def test_bad_workflows_are_refused(agents: list[Fn], message: str) -> None:
     with pytest.raises(OrchestratorError, match=message):
         Orchestrator(agents)
+
+
+def test_an_agent_failing_request_after_request_is_benched_then_retried() -> None:
+    """Three failures in a row bench the agent (and its dependent) for the cool-down; a success resets."""
+    now = [1000.0]
+    budget = ErrorBudget(allowed=3, cooldown=60.0, clock=lambda: now[0])
+    calls: list[int] = []
+    healthy = [False]
+
+    def flaky(_r: Request, _i: Mapping[str, Any]) -> str:
+        calls.append(1)
+        if not healthy[0]:
+            raise RuntimeError("down")
+        return "up"
+
+    agents = [Fn("flaky", flaky), Fn("after", lambda _r, i: i["flaky"], requires=("flaky",)), Fn("ok", lambda *_: 1)]
+    orchestrator = Orchestrator(agents, budget=budget)
+    for _ in range(3):
+        assert orchestrator.run(Request("r")).outcomes["flaky"].status == "error"
+    assert len(calls) == 3
+    benched = orchestrator.run(Request("r"))
+    assert len(calls) == 3, "a benched agent is not called"
+    assert benched.outcomes["flaky"].status == "skipped"
+    assert "error budget spent: 3 failures in a row" in (benched.outcomes["flaky"].error or "")
+    assert benched.outcomes["after"].status == "skipped" and benched.value("ok") == 1
+    now[0] += 61.0
+    healthy[0] = True
+    back = orchestrator.run(Request("r"))
+    assert back.outcomes["flaky"].status == "ok" and back.value("after") == "up" and len(calls) == 4
+    healthy[0] = False
+    assert orchestrator.run(Request("r")).outcomes["flaky"].status == "error"
+    assert orchestrator.run(Request("r")).outcomes["flaky"].status == "error"  # count restarted after the success
+
+
+def test_an_agent_may_carry_its_own_error_budget() -> None:
+    budget = ErrorBudget(allowed=5, cooldown=60.0, clock=lambda: 0.0)
+    strict = Fn("strict", lambda *_: 1 / 0)
+    strict.error_budget = 1  # type: ignore[attr-defined]
+    orchestrator = Orchestrator([strict], budget=budget)
+    assert orchestrator.run(Request("r")).outcomes["strict"].status == "error"
+    assert orchestrator.run(Request("r")).outcomes["strict"].status == "skipped"
+    with pytest.raises(ValueError, match="at least 1"):
+        ErrorBudget(allowed=0)
