@@ -3,6 +3,11 @@
 Indentation complexity (Hindle et al. 2008) is computed at each of a file's
 recent revisions, read in bulk through one ``git cat-file --batch`` process,
 so a trend costs a blob read per revision instead of a parse per commit.
+Each revision is read as the file stood on HEAD's first-parent line at that
+time, not at the touching commit itself: in a repository with maintenance
+branches (click's 8.1.x beside main) the commit before the window may be a
+release on another branch, and comparing its copy of the file with main's
+reported "grew 0 -> 125" for a file that had not changed shape.
 A file is reported when its complexity grew by at least ``min_growth``
 (relative) and ``min_increase`` (absolute) over the window.  For Python files
 radon's cyclomatic complexity at HEAD names the functions that carry it, with
@@ -11,6 +16,7 @@ their line ranges (the editor shows them on those lines).
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from empathy.core.context import MiningContext
@@ -50,6 +56,20 @@ def _hot_functions(text: str) -> list[dict[str, Any]]:
     ]
 
 
+class _Mainline:
+    """HEAD's first-parent commits by commit time: which commit was "the code" at a time."""
+
+    def __init__(self, context: MiningContext) -> None:
+        listing: str = context.repo.git.log("--first-parent", "--format=%ct %H", context.repo.head)
+        pairs = sorted((int(ct), sha) for ct, sha in (line.split() for line in listing.splitlines() if line.strip()))
+        self.times = [t for t, _ in pairs]
+        self.shas = [sha for _, sha in pairs]
+
+    def at(self, when: int) -> str | None:
+        i = bisect.bisect_right(self.times, when)
+        return self.shas[i - 1] if i else None
+
+
 @hookimpl
 def mine_patterns(context: MiningContext) -> list[Pattern]:
     history = context.history
@@ -61,6 +81,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     candidates = sorted((f for f in files if recent_counts[f.id] > 0), key=lambda f: -recent_counts[f.id])
     candidates = candidates[: int(cfg.get("max_files", 60))]
     reader = BlobReader(context.repo.repo)
+    mainline = _Mainline(context)
     max_revs = int(cfg.get("max_revisions", 25))
     min_growth = float(cfg.get("min_growth", 0.2))
     min_increase = int(cfg.get("min_increase", 20))
@@ -71,10 +92,19 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
         window = [(c, t) for c, t in touches if c.committed_at > since][-max_revs:]
         revisions = ([before[-1]] if before else []) + window
         points: list[tuple[int, int]] = []
+        measured: set[str] = set()
         for c, t in revisions:
-            text = reader.read(c.sha, t.path)
+            rev = mainline.at(c.committed_at)
+            if rev is None or rev in measured:
+                continue  # a side-branch commit older than the main line, or the same main-line state again
+            measured.add(rev)
+            text = reader.read(rev, t.path) or reader.read(rev, f.path)
             if text is not None:
                 points.append((c.committed_at, indentation_complexity(text)))
+        if context.repo.head not in measured:
+            text = reader.read(context.repo.head, f.path)
+            if text is not None and points:
+                points.append((history.now, indentation_complexity(text)))
         if len(points) < 2:
             continue
         start, end = points[0][1], points[-1][1]

@@ -119,3 +119,32 @@ def test_max_revisions_limits_the_measured_revisions(repo: RepoBuilder, tmp_path
     ev = of_kind(mine(repo, tmp_path, "complexity", toml), "complexity_trend")[("m.py",)].evidence
     assert ev["revisions_measured"] == 2
     assert (ev["complexity_start"], ev["complexity_now"]) == (48, 66)
+
+
+def test_a_maintenance_branch_release_is_not_the_baseline(repo: RepoBuilder, tmp_path: Path) -> None:
+    """click's case: main's file was nested for years, a release on the 8.1.x branch
+    (an old flat copy), merged into main keeping main's text, was its last touch before
+    the window, and comparing that copy with main reported a growth that never happened."""
+    nested = py_source(3, 4)
+    repo.commit("base", {"pkg.py": py_source(3, 1)}, day=1)
+    repo.branch("stable")
+    repo.checkout("main")
+    repo.commit("nesting on main", {"pkg.py": nested}, day=5)
+    repo.checkout("stable")
+    repo.commit("release on the maintenance branch", {"pkg.py": py_source(3, 1) + "X = 1\n"}, day=80)
+    repo.checkout("main")
+    when = {"GIT_AUTHOR_DATE": "1606998400 +0000", "GIT_COMMITTER_DATE": "1606998400 +0000"}  # day 81
+    repo.repo.git.merge("--no-ff", "-q", "-s", "ours", "-m", "merge stable into main", "stable", env=when)
+    repo.commit("small edit on main", {"pkg.py": nested + "Y = 2\n"}, day=110)
+    repo.commit("another", {"pkg.py": nested + "Y = 3\n"}, day=115)
+    found = of_kind(mine(repo, tmp_path, "complexity", "window_days = 30\n"), "complexity_trend")
+    assert found == {}  # main's nesting did not change in the window
+
+    # a real growth on main is still seen, measured from main's own state before the window
+    repo.commit("deeper on main", {"pkg.py": py_source(3, 6)}, day=118)
+    (tmp_path / "again").mkdir()
+    ev = of_kind(mine(repo, tmp_path / "again", "complexity", "window_days = 30\n"), "complexity_trend")[
+        ("pkg.py",)
+    ].evidence
+    assert ev["complexity_start"] == indentation_complexity(nested)
+    assert ev["complexity_now"] == indentation_complexity(py_source(3, 6))
