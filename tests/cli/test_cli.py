@@ -12,37 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 import empathy.cli.app as cli
 from empathy import __version__
 from empathy.core.config import CORE_SETTINGS
 from empathy.core.hookspecs import hookimpl
 from empathy.core.host import PluginHost, default_host
+from tests.cli.helpers import flat, invoke
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import build_template, clone
 
 BUILTINS = {"churn", "coupling", "fixes", "ownership", "age", "complexity"}
-
-
-@pytest.fixture(autouse=True)
-def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables and messages are not wrapped, whatever COLUMNS the test run has."""
-    monkeypatch.setattr(cli.out, "width", 300)
-    monkeypatch.setattr(cli.err, "width", 300)
-
-
-def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli.app, [str(a) for a in args], env=env)
-    # Whatever the exit code, the CLI ends through SystemExit, never an escaped exception.
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def flat(text: str) -> str:
-    """Text without rich's box characters and line wrapping."""
-    return " ".join(re.sub(r"[│╭╮╰╯─┃┏┓┗┛━]", " ", text).split())
 
 
 def db_env(tmp_path: Path, name: str) -> dict[str, str]:

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 import typer.main
-from typer.testing import CliRunner, Result
 
 import empathy.cli.app as cli
+from tests.cli.helpers import flat, invoke
 from tests.gitrepo import EPOCH, RepoBuilder, py_source
 from tests.plugins.helpers import build_template, clone
 
@@ -138,25 +138,6 @@ def date_of(day: int) -> str:
 
 
 # -- helpers -------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Messages are not wrapped, whatever COLUMNS the test run has."""
-    monkeypatch.setattr(cli.out, "width", 300)
-    monkeypatch.setattr(cli.err, "width", 300)
-
-
-def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli.app, [str(a) for a in args], env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def flat(text: str) -> str:
-    """Text without rich's box characters and line wrapping."""
-    return " ".join(re.sub(r"[│╭╮╰╯─┃┏┓┗┛━┳┻╇╈┡┩┯┷┼┠┨┝┥├┤┬┴╋└┘┌┐]", " ", text).split())
 
 
 def run_json(*args: str | Path, env: dict[str, str]) -> Any:
