@@ -69,25 +69,9 @@ GITLOG_BARE = ["git", "log", "--numstat", "--format=%H", "HEAD"]
 
 
 def _empathy_gitlog_cmd() -> list[str]:
-    from empathy.core.history.gitlog import LOG_FORMAT
+    from empathy.core.history.gitlog import LOG_ARGS
 
-    # Keep in step with empathy/core/history/ingest.py (full ingest: no ^old-head).
-    return [
-        "git",
-        "log",
-        "--reverse",
-        "--topo-order",
-        "-z",
-        "--numstat",
-        "-M",
-        "--no-color",
-        "--no-ext-diff",
-        "--diff-merges=off",
-        "--encoding=UTF-8",
-        f"--format={LOG_FORMAT}",
-        "HEAD",
-        "--",
-    ]
+    return ["git", "log", *LOG_ARGS, "HEAD", "--"]  # a full ingest: no ^old-head
 
 
 def bench_gitlog_python(repo: str) -> tuple[float, int, int]:

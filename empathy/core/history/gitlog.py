@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 __all__ = [
+    "LOG_ARGS",
     "LOG_FORMAT",
     "RECORD_MARK",
     "CommitRecord",
@@ -32,6 +33,23 @@ _MESSAGE_END = b"\x1f\x00"
 #: Header fields: sha, parents, mailmapped author name and email, author and
 #: committer time (unix seconds), full message.
 LOG_FORMAT = "%x1e%x1d%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
+#: The ``git log`` options of an ingest, before its revisions: oldest first with
+#: parents before children, numstat plus ``--summary`` (create/delete/rename
+#: modes), no diff for merges.  The parser test and the ingest benchmark run
+#: exactly these, so they see what the ingest sees.
+LOG_ARGS: tuple[str, ...] = (
+    "--reverse",
+    "--topo-order",
+    "-z",
+    "--numstat",
+    "--summary",
+    "-M",
+    "--no-color",
+    "--no-ext-diff",
+    "--diff-merges=off",
+    "--encoding=UTF-8",
+    f"--format={LOG_FORMAT}",
+)
 
 
 def decode_git_text(raw: bytes) -> str:

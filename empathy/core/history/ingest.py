@@ -34,7 +34,7 @@ import git
 from sqlalchemy import Connection, insert, select, update
 
 from empathy.core.errors import HistoryError
-from empathy.core.history.gitlog import LOG_FORMAT, CommitRecord, decode_git_text, parse_log_stream
+from empathy.core.history.gitlog import LOG_ARGS, CommitRecord, decode_git_text, parse_log_stream
 from empathy.core.repo import SHALLOW_HINT, RepoInfo
 from empathy.core.store.store import Store
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryRow
@@ -318,22 +318,7 @@ def ingest(
         progress(0, total)
 
     boundary = _shallow_boundary(info)
-    proc = info.git.log(
-        "--reverse",
-        "--topo-order",
-        "-z",
-        "--numstat",
-        "--summary",
-        "-M",
-        "--no-color",
-        "--no-ext-diff",
-        "--diff-merges=off",
-        "--encoding=UTF-8",
-        f"--format={LOG_FORMAT}",
-        *rev_args,
-        "--",
-        as_process=True,
-    )
+    proc = info.git.log(*LOG_ARGS, *rev_args, "--", as_process=True)
     errors: list[bytes] = []
     drainer = threading.Thread(target=_drain, args=(proc.proc.stderr, errors), daemon=True)
     drainer.start()
