@@ -101,10 +101,14 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
             text = reader.read(rev, t.path) or reader.read(rev, f.path)
             if text is not None:
                 points.append((c.committed_at, indentation_complexity(text)))
-        if context.repo.head not in measured:
-            text = reader.read(context.repo.head, f.path)
-            if text is not None and points:
-                points.append((history.now, indentation_complexity(text)))
+        head_text = reader.read(context.repo.head, f.path)
+        if points and head_text is not None and context.repo.head not in measured:
+            # Side-branch touches in the window map to main-line states before their
+            # merge; HEAD is the state after it.  An unchanged HEAD adds no point, so a
+            # linear history measures exactly its touching revisions.
+            now = indentation_complexity(head_text)
+            if now != points[-1][1]:
+                points.append((history.now, now))
         if len(points) < 2:
             continue
         start, end = points[0][1], points[-1][1]
@@ -119,10 +123,8 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
             "revisions_measured": len(points),
             "since": date(points[0][0]),
         }
-        if f.path.endswith(".py"):
-            head_text = reader.read(context.repo.head, f.path)
-            if head_text is not None:
-                evidence["functions"] = _hot_functions(head_text)
+        if f.path.endswith(".py") and head_text is not None:
+            evidence["functions"] = _hot_functions(head_text)
         patterns.append(
             Pattern(
                 kind="complexity_trend",

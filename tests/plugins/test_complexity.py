@@ -148,3 +148,18 @@ def test_a_maintenance_branch_release_is_not_the_baseline(repo: RepoBuilder, tmp
     ].evidence
     assert ev["complexity_start"] == indentation_complexity(nested)
     assert ev["complexity_now"] == indentation_complexity(py_source(3, 6))
+
+
+def test_growth_merged_from_a_side_branch_is_measured_at_head(repo: RepoBuilder, tmp_path: Path) -> None:
+    """A pull request's commits are older than their merge: main reaches their state only
+    at the merge, so the trend's last point is HEAD, not the branch commit's date on main."""
+    repo.commit("base", {"pkg.py": py_source(3, 1)}, day=1)
+    repo.branch("feature")
+    repo.commit("deeper on the branch", {"pkg.py": py_source(3, 5)}, day=100)
+    repo.checkout("main")
+    repo.commit("unrelated", {"other.py": "x = 1\n"}, day=105)
+    repo.merge("feature")  # day 106, the merge touches nothing itself
+    ev = of_kind(mine(repo, tmp_path, "complexity", "window_days = 30\n"), "complexity_trend")[("pkg.py",)].evidence
+    assert ev["complexity_start"] == indentation_complexity(py_source(3, 1))
+    assert ev["complexity_now"] == indentation_complexity(py_source(3, 5))
+    assert ev["revisions_measured"] == 2  # main before the window, then HEAD
