@@ -47,7 +47,9 @@ app = typer.Typer(
 )
 # A pipe or a CI log gets a wide table rather than rich's 80-column default.
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160")))
-err = Console(stderr=True)
+# Messages on stderr are never hard-wrapped: a CI log or a script reading them must see one
+# line per message (a long path once split "no commits" across two lines).
+err = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
