@@ -45,10 +45,10 @@ def main(argv: list[str]) -> int:
         prof = cProfile.Profile()
         prof.enable()
     t0 = time.perf_counter()
-    info = open_repository(args.repo)
-    store = open_store(args.database_url, info.git_dir)
+    repo = open_repository(args.repo)
+    store = open_store(args.database_url, repo.git_dir)
     t1 = time.perf_counter()
-    report = ingest(info, store)
+    report = ingest(repo, store)
     t2 = time.perf_counter()
     if prof is not None:
         prof.disable()

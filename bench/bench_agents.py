@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from empathy.core.orchestrator import Request
+from empathy.core.agents.orchestrator import Request
 from empathy.core.workspace import open_workspace
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     history = ws.history()
     prepare = time.perf_counter() - t0
     is_source = ws.settings_is_source()
-    root = ws.info.root
+    root = ws.repo.root
     files = sorted(f.path for f in history.alive_files() if is_source(f.path) and (root / f.path).is_file())
     if args.files:
         files = files[: args.files]
@@ -61,7 +61,7 @@ def main() -> None:
     p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
     result = {
         "repo": str(root),
-        "head": ws.info.head[:12],
+        "head": ws.repo.head[:12],
         "files": len(times),
         "prepare_s": round(prepare, 2),
         "first_request_s": round(warmup, 3),

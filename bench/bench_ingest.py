@@ -144,9 +144,9 @@ _INCR_SNIPPET = textwrap.dedent(
     from empathy.core.store.store import open_store
     from empathy.core.history.ingest import ingest
     t1 = time.perf_counter()
-    info = open_repository(sys.argv[1])
-    store = open_store(sys.argv[2], info.git_dir)
-    r = ingest(info, store)
+    opened = open_repository(sys.argv[1])
+    store = open_store(sys.argv[2], opened.git_dir)
+    r = ingest(opened, store)
     t2 = time.perf_counter()
     print(json.dumps({"import_s": t1 - t0, "open_ingest_s": t2 - t1, "new": r.new_commits}))
     """
@@ -192,17 +192,17 @@ def bench_incremental(repo: str, runs: int) -> dict[str, Any]:
         for i in range(runs):
             _new_commit(clone, 2 * i, target)
             t0 = time.perf_counter()
-            info = open_repository(clone)
-            store = open_store(url, info.git_dir)
-            report = ingest(info, store)
+            opened = open_repository(clone)
+            store = open_store(url, opened.git_dir)
+            report = ingest(opened, store)
             in_process.append(time.perf_counter() - t0)
             store.engine.dispose()
             assert report.new_commits == 1, report
             # Rerun with nothing new: the cost of "is there anything to do?"
             t0 = time.perf_counter()
-            info = open_repository(clone)
-            store = open_store(url, info.git_dir)
-            report = ingest(info, store)
+            opened = open_repository(clone)
+            store = open_store(url, opened.git_dir)
+            report = ingest(opened, store)
             noop.append(time.perf_counter() - t0)
             store.engine.dispose()
             assert report.new_commits == 0, report

@@ -29,7 +29,7 @@ def _backtest(path: str, szz_budget: int, horizon: int, candidates: bool) -> Cha
     ws = open_workspace(path)
     ws.ingest()
     history = ws.history()
-    ctx = MiningContext(ws.info, ws.repo_id, history, ws.store, ws.settings)
+    ctx = MiningContext(ws.repo, ws.repo_id, history, ws.store, ws.settings)
 
     def is_source(p: str) -> bool:
         return p.endswith(".py") and ctx.is_source(p)
@@ -38,7 +38,7 @@ def _backtest(path: str, szz_budget: int, horizon: int, candidates: bool) -> Cha
         print(f"  [{path}] {msg}", file=sys.stderr, flush=True)
 
     return run_change_backtest(
-        ws.info,
+        ws.repo,
         ws.store,
         ws.repo_id,
         history,

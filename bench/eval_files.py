@@ -25,12 +25,12 @@ def _backtest(path: str, horizon: int, cutoffs: int) -> FileBacktest:
     ws = open_workspace(path)
     ws.ingest()
     history = ws.history()
-    ctx = MiningContext(ws.info, ws.repo_id, history, ws.store, ws.settings)
+    ctx = MiningContext(ws.repo, ws.repo_id, history, ws.store, ws.settings)
 
     def is_source(p: str) -> bool:
         return p.endswith(".py") and ctx.is_source(p)
 
-    return run_file_backtest(ws.info, history, is_source, horizon_days=horizon, cutoffs=cutoffs)
+    return run_file_backtest(ws.repo, history, is_source, horizon_days=horizon, cutoffs=cutoffs)
 
 
 def _table(title: str, rows: dict[str, dict[str, float]]) -> str:

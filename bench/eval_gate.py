@@ -116,13 +116,13 @@ def main() -> None:
     def is_py(path: str) -> bool:
         return path.endswith(".py") and is_source_path(ws.settings, path)
 
-    left = ensure_szz(ws.info, ws.store, ws.repo_id, history, ws.settings_is_source(), 10**9,
+    left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, ws.settings_is_source(), 10**9,
                       progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
     links = szz_links(ws.store, ws.repo_id)
     commit_time = {c.sha: c.committed_at for c in history.commits}
     truth = labels(links, commit_time, known_by=history.now, is_source=is_py)
     by_sha = {c.sha: c for c in history.commits}
-    deploys = _merges(ws.info.git)
+    deploys = _merges(ws.repo.git)
     for d in deploys:
         d.size = sum(t.churn for m in d.members if m in by_sha for t in by_sha[m].touches)
         d.needed_fix = any(m in truth for m in d.members)
@@ -148,8 +148,8 @@ def main() -> None:
           file=sys.stderr)
     for i, d in enumerate(scored, 1):
         past = history.as_of(d.at)
-        change = range_change(ws.info, f"{d.parent}..{d.sha}")
-        model = score_change(ws.info, ws.store, ws.repo_id, past, change, is_py, set(d.members) | {d.sha},
+        change = range_change(ws.repo, f"{d.parent}..{d.sha}")
+        model = score_change(ws.repo, ws.store, ws.repo_id, past, change, is_py, set(d.members) | {d.sha},
                              by_sha[d.sha].message if d.sha in by_sha else "")
         percentile = None
         scorable = model is None or not model.fallback

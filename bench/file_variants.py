@@ -85,7 +85,7 @@ def _cache(path: str, cache_dir: Path) -> dict[str, Any]:
     ws = open_workspace(path)
     ws.ingest()
     history = ws.history()
-    ctx = MiningContext(ws.info, ws.repo_id, history, ws.store, ws.settings)
+    ctx = MiningContext(ws.repo, ws.repo_id, history, ws.store, ws.settings)
 
     def is_source(p: str) -> bool:
         return p.endswith(".py") and ctx.is_source(p)
@@ -93,11 +93,11 @@ def _cache(path: str, cache_dir: Path) -> dict[str, Any]:
     first = min(c.committed_at for c in history.commits)
     last = history.now
     touches = [(c.committed_at, {t.file_id for t in c.touches}) for c in history.commits]
-    reader = BlobReader(ws.info.repo)
+    reader = BlobReader(ws.repo.git_repo)
     snaps: dict[int, tuple[list[FileSnapshot], dict[int, int], dict[int, int], dict[int, list[float]]]] = {}
     at = last - H
     while at - first >= H:
-        snap = take_snapshot(ws.info, history, at, is_source)
+        snap = take_snapshot(ws.repo, history, at, is_source)
         if snap is not None and snap.files:
             commits: dict[int, int] = {}
             for when, fids in touches:

@@ -22,8 +22,8 @@ class RepoBuilder:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self.repo = git.Repo.init(path, initial_branch="main")
-        with self.repo.config_writer() as cw:
+        self.git_repo = git.Repo.init(path, initial_branch="main")
+        with self.git_repo.config_writer() as cw:
             cw.set_value("user", "name", "Test")
             cw.set_value("user", "email", "test@example.com")
             cw.set_value("commit", "gpgsign", "false")
@@ -51,8 +51,8 @@ class RepoBuilder:
         for rel, content in (files or {}).items():
             self.write(rel, content)
         for rel in delete:
-            self.repo.git.rm("-q", rel)
-        self.repo.git.add("-A")
+            self.git_repo.git.rm("-q", rel)
+        self.git_repo.git.add("-A")
         self.day = self.day + 1 if day is None else day
         when = f"{EPOCH + self.day * 86_400} +0000"
         env = {
@@ -66,28 +66,28 @@ class RepoBuilder:
         args = ["-q", "-m", message]
         if allow_empty:
             args.append("--allow-empty")
-        self.repo.git.commit(*args, env=env)
+        self.git_repo.git.commit(*args, env=env)
         return self.head()
 
     def rename(self, old: str, new: str, message: str = "rename", **kw: object) -> str:
         (self.path / new).parent.mkdir(parents=True, exist_ok=True)
-        self.repo.git.mv(old, new)
+        self.git_repo.git.mv(old, new)
         return self.commit(message, **kw)  # type: ignore[arg-type]
 
     def head(self) -> str:
-        return self.repo.head.commit.hexsha
+        return self.git_repo.head.commit.hexsha
 
     def branch(self, name: str, start: str = "HEAD") -> None:
-        self.repo.git.checkout("-q", "-b", name, start)
+        self.git_repo.git.checkout("-q", "-b", name, start)
 
     def checkout(self, name: str) -> None:
-        self.repo.git.checkout("-q", name)
+        self.git_repo.git.checkout("-q", name)
 
     def merge(self, branch: str, message: str = "merge") -> str:
         self.day += 1
         when = f"{EPOCH + self.day * 86_400} +0000"
         env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-        self.repo.git.merge("--no-ff", "-q", "-m", message, branch, env=env)
+        self.git_repo.git.merge("--no-ff", "-q", "-m", message, branch, env=env)
         return self.head()
 
 

@@ -126,7 +126,7 @@ def _resolve(ws: Workspace, ref: str, what: str) -> str:
     ref = (ref or "").strip()
     if not ref:
         raise BadRevisionError(
-            f"no {what} revision given", f"pass --{what} REF (a commit, branch or tag in {ws.info.root})"
+            f"no {what} revision given", f"pass --{what} REF (a commit, branch or tag in {ws.repo.root})"
         )
     if set(ref) == {"0"}:
         raise BadRevisionError(
@@ -134,23 +134,23 @@ def _resolve(ws: Workspace, ref: str, what: str) -> str:
             f"pass --{what} with the default branch (e.g. origin/main)",
         )
     try:
-        return str(ws.info.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")).strip()
+        return str(ws.repo.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")).strip()
     except git.GitCommandError:
         hint = "fetch it, or check the spelling"
-        if ws.info.shallow:
+        if ws.repo.shallow:
             hint = "this is a shallow clone: fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0`)"
-        raise BadRevisionError(f"{what} {ref!r} is not a commit in {ws.info.root}", hint) from None
+        raise BadRevisionError(f"{what} {ref!r} is not a commit in {ws.repo.root}", hint) from None
 
 
 def _merge_base(ws: Workspace, base: str, head: str) -> str:
     """``base`` itself when it is an ancestor of ``head``, else their merge base."""
     try:
-        return str(ws.info.git.merge_base(base, head)).strip().split()[0]
+        return str(ws.repo.git.merge_base(base, head)).strip().split()[0]
     except (git.GitCommandError, IndexError):
         hint = "the two commits share no history"
-        if ws.info.shallow:
+        if ws.repo.shallow:
             hint = "this is a shallow clone: fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0`)"
-        raise BadRevisionError(f"{base[:12]} and {head[:12]} have no common ancestor in {ws.info.root}", hint) from None
+        raise BadRevisionError(f"{base[:12]} and {head[:12]} have no common ancestor in {ws.repo.root}", hint) from None
 
 
 def _link_fixes(ws: Workspace, seconds: float) -> tuple[int, int]:
@@ -160,9 +160,9 @@ def _link_fixes(ws: Workspace, seconds: float) -> tuple[int, int]:
     history = ws.history()
     is_source = ws.settings_is_source()
     start = time.monotonic()
-    before = left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 0)
+    before = left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, is_source, 0)
     while left and time.monotonic() - start < seconds:
-        now_left = ensure_szz(ws.info, ws.store, ws.repo_id, history, is_source, 50)  # small chunks: a tight bound
+        now_left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, is_source, 50)  # small chunks: a tight bound
         if now_left == left:
             break
         left = now_left
@@ -273,7 +273,7 @@ def evaluate_workspace(
     base_sha = _resolve(ws, base, "base")
     head_sha = _resolve(ws, head, "head")
     merge_base = _merge_base(ws, base_sha, head_sha)
-    change = range_change(ws.info, f"{merge_base}..{head_sha}")
+    change = range_change(ws.repo, f"{merge_base}..{head_sha}")
     ingest = ws.ingest()
     history = ws.history()
     phase("ingest")
@@ -290,10 +290,10 @@ def evaluate_workspace(
     from empathy.core.history.szz import szz_links
     from empathy.core.predict.risk import score_change
 
-    listing: str = ws.info.git.rev_list(f"{merge_base}..{head_sha}")
+    listing: str = ws.repo.git.rev_list(f"{merge_base}..{head_sha}")
     range_shas = {s for s in listing.split() if s}
-    message: str = ws.info.git.log("-1", "--format=%B", head_sha)
-    model = score_change(ws.info, ws.store, ws.repo_id, history, change, _py_source(ws), range_shas, message)
+    message: str = ws.repo.git.log("-1", "--format=%B", head_sha)
+    model = score_change(ws.repo, ws.store, ws.repo_id, history, change, _py_source(ws), range_shas, message)
     phase("model")
     signals, signal_errors = ws.change_signals(change)
     phase("signals")
@@ -301,9 +301,9 @@ def evaluate_workspace(
     phase("findings")
 
     # -- the track record, as of a time taken from the inputs ---------------------
-    service = settings.service or ws.info.key
+    service = settings.service or ws.repo.key
     recorded_rows = recorded_outcomes(ws.store, ws.repo_id, service)
-    head_time = int(str(ws.info.git.log("-1", "--format=%ct", head_sha)).strip())
+    head_time = int(str(ws.repo.git.log("-1", "--format=%ct", head_sha)).strip())
     if "now" in run:
         try:
             as_of = int(run["now"])
@@ -313,7 +313,7 @@ def evaluate_workspace(
         as_of = max([head_time, *(t for _ok, _w, t in recorded_rows)])
     recorded = fold(DEPLOY_KIND, service, recorded_rows, as_of, settings.half_life_days)
     links = szz_links(ws.store, ws.repo_id)
-    releases = infer_releases(ws.info, history, links, settings.release_tag_pattern, settings.hotfix_days, as_of)
+    releases = infer_releases(ws.repo, history, links, settings.release_tag_pattern, settings.hotfix_days, as_of)
     inferred = fold(
         "inferred",
         service,
@@ -371,7 +371,7 @@ def evaluate_workspace(
         }
     signal_dicts = [_signal_dict(f, s.contribution) for f, s in zip(signals, shares, strict=True)]
     notes: list[str] = []
-    if ws.info.shallow:
+    if ws.repo.shallow:
         notes.append("shallow clone: part of the history is missing, so the model and the record see less")
     if fixes_left:
         notes.append(
@@ -399,7 +399,7 @@ def evaluate_workspace(
             "settings_digest": settings.digest(),
         },
         "subject": {
-            "repository": ws.info.key,
+            "repository": ws.repo.key,
             "service": service,
             "environment": str(run.get("environment") or "") or None,
             "base": base_sha,
@@ -428,7 +428,7 @@ def evaluate_workspace(
         },
         "data_quality": {
             "history_commits": len(history.commits),
-            "shallow": ws.info.shallow,
+            "shallow": ws.repo.shallow,
             "fixes_not_linked": fixes_left,
             "model_scored": scorable and model is not None,
             "plugin_errors": {**signal_errors, **findings_report.errors},
@@ -494,7 +494,7 @@ def evaluate_workspace(
             "trust": trust,
             "base": base_sha,
             "head": head_sha,
-            "repository": ws.info.key,
+            "repository": ws.repo.key,
             "service": service,
             "environment": report["subject"]["environment"],
             "thresholds": report["decision"]["thresholds"],
@@ -580,14 +580,14 @@ def record_outcome(
         raise ConfigError(f"unknown outcome {outcome!r}", "use success, failure or rollback")
     sha = _resolve(ws, ref, "ref")
     settings = gate_settings(ws)
-    subject = service or settings.service or ws.info.key
+    subject = service or settings.service or ws.repo.key
     info: dict[str, Any] = {"ref": sha, **dict(detail or {})}
     decided = ws.store.latest_gate_decision(sha, ws.repo_id)
     if decided is not None:
         info.update(decision=decided.decision, risk=decided.risk)
         if decided.decision != "pass":
             # The rules that warned about this change: a failure later proves them right
-            # (the adaptation agent lowers their thresholds; empathy.core.adaptation).
+            # (the adaptation agent lowers their thresholds; empathy.core.agents.adaptation).
             findings = decided.report.get("findings") or []
             rules = {str(f.get("code")) for f in findings if isinstance(f, dict) and f.get("code")}
             if rules:

@@ -148,9 +148,9 @@ def newest_outcome_at(store: Store, repo_id: int, service: str) -> int | None:
     return max((t for _ok, _w, t in rows), default=None)
 
 
-def _release_tags(info: RepoInfo, pattern: str) -> list[tuple[str, str]]:
+def _release_tags(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:
     """(tag, peeled commit sha) of every tag matching ``pattern``."""
-    raw: str = info.git.for_each_ref("refs/tags", "--format=%(refname:short)\t%(objectname)\t%(*objectname)")
+    raw: str = repo.git.for_each_ref("refs/tags", "--format=%(refname:short)\t%(objectname)\t%(*objectname)")
     wanted = re.compile(pattern)
     out: list[tuple[str, str]] = []
     for line in raw.splitlines():
@@ -161,7 +161,7 @@ def _release_tags(info: RepoInfo, pattern: str) -> list[tuple[str, str]]:
 
 
 def infer_releases(
-    info: RepoInfo,
+    repo: RepoInfo,
     history: History,
     links: list[SzzLink],
     tag_pattern: str,
@@ -180,7 +180,7 @@ def infer_releases(
     tagged = sorted(
         (
             (index[sha].committed_at, index[sha].index, tag, sha)
-            for tag, sha in _release_tags(info, tag_pattern)
+            for tag, sha in _release_tags(repo, tag_pattern)
             if sha in index
         ),
     )

@@ -163,11 +163,11 @@ def analyze(
     if json_output:
         payload = {
             "repository": {
-                "key": ws.info.key,
-                "root": str(ws.info.root),
-                "head": ws.info.head,
+                "key": ws.repo.key,
+                "root": str(ws.repo.root),
+                "head": ws.repo.head,
                 "commits": ingest_report.total_commits,
-                "shallow": ws.info.shallow,
+                "shallow": ws.repo.shallow,
             },
             "ingest": {
                 "new_commits": ingest_report.new_commits,
@@ -180,7 +180,7 @@ def analyze(
         print(json.dumps(payload, indent=2, sort_keys=True))
         return
     out.print(
-        f"[bold]{ws.info.key}[/] at {ws.info.head[:12]}: {ingest_report.total_commits} commits "
+        f"[bold]{ws.repo.key}[/] at {ws.repo.head[:12]}: {ingest_report.total_commits} commits "
         f"({ingest_report.new_commits} new, {ingest_report.seconds:.1f} s), "
         f"{len(mine_report.patterns)} patterns",
         highlight=False,
@@ -253,7 +253,7 @@ def init(
     from empathy.core.config import CORE_SETTINGS
 
     ws = open_workspace(path)
-    target = ws.info.root / ".empathy.toml"
+    target = ws.repo.root / ".empathy.toml"
     if target.exists() and not force:
         err.print(f"{target} exists; keeping it (use --force to overwrite)")
     else:
@@ -322,9 +322,9 @@ def _change_for(ws: Workspace, diff: bool, range_: str | None) -> ChangeSet | No
     if diff and range_:
         raise ConfigError("give either --diff or --range, not both")
     if diff:
-        return working_tree_change(ws.info)
+        return working_tree_change(ws.repo)
     if range_:
-        return range_change(ws.info, range_)
+        return range_change(ws.repo, range_)
     return None
 
 
@@ -436,7 +436,7 @@ def forecast(
     days = horizon if horizon is not None else int(ws.settings["horizon_days"])
     if days <= 0:
         raise ConfigError("--horizon must be a positive number of days")
-    run = forecast_files(ws.info, history, _py_source(ws), as_of=at, horizon_days=days)
+    run = forecast_files(ws.repo, history, _py_source(ws), as_of=at, horizon_days=days)
     record = latest_record(ws.store, ws.repo_id, "file", days)
     rows = run.forecasts[:top] if top else run.forecasts
     if json_output:
@@ -528,7 +528,7 @@ def eval_(
     if show:
         with err.status("backtest") as status:
             bt = run_file_backtest(
-                ws.info,
+                ws.repo,
                 history,
                 _py_source(ws),
                 horizon_days=horizon,
@@ -536,14 +536,14 @@ def eval_(
                 progress=lambda m: status.update(escape(m)),
             )
     else:
-        bt = run_file_backtest(ws.info, history, _py_source(ws), horizon_days=horizon, cutoffs=cutoffs)
+        bt = run_file_backtest(ws.repo, history, _py_source(ws), horizon_days=horizon, cutoffs=cutoffs)
     if not bt.cutoffs:
         raise ConfigError(
             f"not enough history for a {horizon}-day backtest: each cutoff needs {horizon} days before and after it",
             "try a shorter --horizon",
         )
     summary = bt.summary()
-    save_record(ws.store, ws.repo_id, "file", horizon, ws.info.head, summary)
+    save_record(ws.store, ws.repo_id, "file", horizon, ws.repo.head, summary)
     change_summary: dict[str, Any] | None = None
     cbt = None
     if changes:
@@ -552,7 +552,7 @@ def eval_(
 
         def run_changes(progress: Callable[[str], None]) -> Any:
             return run_change_backtest(
-                ws.info,
+                ws.repo,
                 ws.store,
                 ws.repo_id,
                 history,
@@ -577,7 +577,7 @@ def eval_(
             "ece": round(cbt.mean_calibration("ece"), 4),
             "brier_skill": round(cbt.mean_calibration("brier_skill"), 4),
         }
-        save_record(ws.store, ws.repo_id, "change", horizon, ws.info.head, change_summary)
+        save_record(ws.store, ws.repo_id, "change", horizon, ws.repo.head, change_summary)
     if json_output:
         payload = {
             "summary": summary,
@@ -651,13 +651,13 @@ def risk(
         from empathy.core.changes import EMPTY_TREE
 
         spec = change.head if change.base == EMPTY_TREE else f"{change.base}..{change.head}"
-        listing: str = ws.info.git.rev_list(spec)
+        listing: str = ws.repo.git.rev_list(spec)
         exclude = {s for s in listing.split() if s}
-        message = ws.info.git.log("-1", "--format=%B", change.head)
+        message = ws.repo.git.log("-1", "--format=%B", change.head)
     if show:
         with err.status("linking fixes to the changes that caused them (SZZ)") as status:
             left = ensure_szz(
-                ws.info,
+                ws.repo,
                 ws.store,
                 ws.repo_id,
                 history,
@@ -666,8 +666,8 @@ def risk(
                 progress=lambda m: status.update(escape(m)),
             )
     else:
-        left = ensure_szz(ws.info, ws.store, ws.repo_id, history, ws.settings_is_source(), szz_budget)
-    result = score_change(ws.info, ws.store, ws.repo_id, history, change, _py_source(ws), exclude, message)
+        left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, ws.settings_is_source(), szz_budget)
+    result = score_change(ws.repo, ws.store, ws.repo_id, history, change, _py_source(ws), exclude, message)
     if not ws.store.patterns(ws.repo_id):
         _run_mine(ws, show)
     signals, signal_errors = ws.change_signals(change)
@@ -767,11 +767,11 @@ def explain(
     ws = open_workspace(path)
     _print_warnings(_run_ingest(ws, _progress_enabled(json_output)))
     history = ws.history()
-    rel = resolve_repo_path(ws.info.root, file)
+    rel = resolve_repo_path(ws.repo.root, file)
     info = explain_file(ws.store, ws.repo_id, history, rel)
     days = int(ws.settings["horizon_days"])
     if not no_forecast and info["alive"]:
-        run = forecast_files(ws.info, history, _py_source(ws), horizon_days=days)
+        run = forecast_files(ws.repo, history, _py_source(ws), horizon_days=days)
         mine_ = next((f for f in run.forecasts if f.path == info["path"]), None)
         if mine_ is not None:
             info["forecast"] = {
@@ -890,7 +890,7 @@ def _ab_experiment(ws: Workspace) -> Any:
 @handle_errors
 def ab(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
     """The A/B test of two ranking strategies: useful feedback per arm, n, and which arm wins (if any yet)."""
-    from empathy.core.adaptation import ABReport
+    from empathy.core.agents.adaptation import ABReport
 
     ws = open_workspace(path)
     experiment = _ab_experiment(ws)
@@ -1046,7 +1046,7 @@ def brief(
 ) -> None:
     """Run the agents for a question and print their answer: a short brief and the top actions."""
     from empathy.core.explain import resolve_repo_path
-    from empathy.core.orchestrator import Request
+    from empathy.core.agents.orchestrator import Request
 
     ws = open_workspace(path)
     show = _progress_enabled(json_output)
@@ -1054,10 +1054,10 @@ def brief(
     if not ws.store.patterns(ws.repo_id):
         _run_mine(ws, show)
     change = _change_for(ws, diff, range_)
-    paths = [resolve_repo_path(ws.info.root, f) for f in files or []]
+    paths = [resolve_repo_path(ws.repo.root, f) for f in files or []]
     request = Request(kind="change" if change else ("file" if paths else "repo"), paths=paths, change=change)
     if show:
-        from empathy.core.orchestrator import EventBus
+        from empathy.core.agents.orchestrator import EventBus
 
         bus = EventBus()
         with err.status("asking the agents") as status:
@@ -1186,7 +1186,7 @@ def patterns_export(
     from empathy.core.patterns_io import dump_patterns
 
     ws = open_workspace(repo)
-    text = dump_patterns(ws.info.key, ws.store.patterns(ws.repo_id, include_inactive=True), time.time())
+    text = dump_patterns(ws.repo.key, ws.store.patterns(ws.repo_id, include_inactive=True), time.time())
     if str(file) == "-":
         sys.stdout.write(text)
     else:
@@ -1205,7 +1205,7 @@ def patterns_import(
     patterns = load_patterns(file)
     ws = open_workspace(repo)
     count = ws.store.import_patterns(ws.repo_id, patterns)
-    out.print(f"imported {count} patterns into {ws.info.key}")
+    out.print(f"imported {count} patterns into {ws.repo.key}")
 
 
 def _version(value: bool) -> None:

@@ -227,7 +227,7 @@ def gate_record(
     ws, _outcomes = _open(path, database_url, state_file)
     when = int(time.time()) if at is None else at
     settings = gate_settings(ws)
-    subject = service or settings.service or ws.info.key
+    subject = service or settings.service or ws.repo.key
     estimate = record_outcome(ws, outcome.value, ref, service=subject, at=when)
     if state_file is not None:
         save_state(state_file, store_outcomes(ws.store, ws.repo_id))

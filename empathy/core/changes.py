@@ -39,14 +39,14 @@ def _from_numstat(raw: bytes, base: str, head: str, author: str = "") -> ChangeS
     )
 
 
-def working_tree_change(info: RepoInfo) -> ChangeSet:
+def working_tree_change(repo: RepoInfo) -> ChangeSet:
     """Staged and unstaged changes against HEAD, plus untracked files (all lines added)."""
-    raw: bytes = info.git.diff("--numstat", "-z", "-M", "HEAD", stdout_as_string=False)
-    change = _from_numstat(raw, base=info.head, head="WORKTREE")
-    untracked: str = info.git.ls_files("--others", "--exclude-standard", "-z")
+    raw: bytes = repo.git.diff("--numstat", "-z", "-M", "HEAD", stdout_as_string=False)
+    change = _from_numstat(raw, base=repo.head, head="WORKTREE")
+    untracked: str = repo.git.ls_files("--others", "--exclude-standard", "-z")
     for path in (p for p in untracked.split("\0") if p):
         try:
-            text = (info.root / path).read_bytes()
+            text = (repo.root / path).read_bytes()
         except OSError:
             continue
         added = None if b"\0" in text[:8000] else text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
@@ -54,30 +54,30 @@ def working_tree_change(info: RepoInfo) -> ChangeSet:
         change.added += added or 0
     change.paths = sorted(change.lines)
     try:
-        change.author_email = info.git.config("user.email")
+        change.author_email = repo.git.config("user.email")
     except git.GitCommandError:
         change.author_email = ""
     return change
 
 
-def range_change(info: RepoInfo, spec: str) -> ChangeSet:
+def range_change(repo: RepoInfo, spec: str) -> ChangeSet:
     """``A..B`` (what B adds over A) or a single revision (that commit's own change)."""
     base, sep, head = spec.partition("..")
     if not sep:
         base, head = f"{spec}^", spec
     base, head = base or "HEAD", head or "HEAD"
     try:
-        head_sha = info.git.rev_parse("--verify", "-q", f"{head}^{{commit}}")
-        if not sep and len(info.git.rev_list("--parents", "-n", "1", head_sha).split()) == 1:
+        head_sha = repo.git.rev_parse("--verify", "-q", f"{head}^{{commit}}")
+        if not sep and len(repo.git.rev_list("--parents", "-n", "1", head_sha).split()) == 1:
             base_sha = EMPTY_TREE  # a root commit: its change is everything it adds
         else:
-            base_sha = info.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
+            base_sha = repo.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
     except git.GitCommandError:
         raise BadRevisionError(
-            f"{spec!r} does not name commits in {info.root}",
+            f"{spec!r} does not name commits in {repo.root}",
             "use a commit, a branch or a range such as main..HEAD; a shallow clone may lack the base "
             "(fetch with `fetch-depth: 0`)",
         ) from None
-    raw: bytes = info.git.diff("--numstat", "-z", "-M", base_sha, head_sha, stdout_as_string=False)
-    author: str = info.git.log("-1", "--format=%aE", head_sha)
+    raw: bytes = repo.git.diff("--numstat", "-z", "-M", base_sha, head_sha, stdout_as_string=False)
+    author: str = repo.git.log("-1", "--format=%aE", head_sha)
     return _from_numstat(raw, base=base_sha, head=head_sha, author=author.strip())

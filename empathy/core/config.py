@@ -42,7 +42,9 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "database_url": SettingSpec(
         "", "SQLAlchemy URL of the store; empty means SQLite inside the repository's git directory"
     ),
-    "repo_id": SettingSpec("", "identity of the repository in a shared store; empty means the origin URL or the path"),
+    "repo_key": SettingSpec(
+        "", "identity of the repository in a shared store; empty means the origin URL or the path"
+    ),
     "fix_pattern": SettingSpec(DEFAULT_FIX_PATTERN, "regex (case-insensitive) marking bug-fix commits"),
     "fix_exclude_pattern": SettingSpec(
         DEFAULT_FIX_EXCLUDE, "regex on the subject that un-marks a fix (typo, docs, lint, CI work)"
@@ -76,6 +78,9 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),
     "top": SettingSpec(20, "rows shown by `empathy analyze`"),
 }
+
+#: Old names still read, each with a warning naming the new one (removed in a later release).
+DEPRECATED_SETTINGS: dict[str, str] = {"repo_id": "repo_key"}
 
 _ENV_PREFIX = "EMPATHY_"
 
@@ -137,6 +142,8 @@ class Settings:
         self._plugin_layers: list[tuple[str, dict[str, dict[str, Any]]]] = []
         self._plugin_defaults: dict[str, dict[str, Any]] = {}
         self.unknown: dict[str, str] = {}
+        #: one sentence per deprecated name in use, for the surfaces to show
+        self.deprecations: list[str] = []
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -145,6 +152,12 @@ class Settings:
         return self.values.get(name, default)
 
     def set(self, name: str, value: Any, source: str) -> None:
+        if name in DEPRECATED_SETTINGS:
+            new = DEPRECATED_SETTINGS[name]
+            self.deprecations.append(f"{source}: {name} is deprecated, use {new} (same meaning)")
+            if self.sources.get(new, "default") == source:
+                return  # the new name in the same place wins over the old one
+            name = new
         if name not in CORE_SETTINGS:
             self.unknown[name] = source
             return
@@ -208,6 +221,10 @@ def load_settings(
         if local.is_file():
             settings.apply_layer(_read_toml(local), ".empathy.toml")
     env = settings.environ
+    for old, new in DEPRECATED_SETTINGS.items():
+        env_name = f"{_ENV_PREFIX}{old.upper()}"
+        if env_name in env and f"{_ENV_PREFIX}{new.upper()}" not in env:
+            settings.set(old, _coerce(env_name, env[env_name], CORE_SETTINGS[new].default), f"env {env_name}")
     for name, spec in CORE_SETTINGS.items():
         env_name = f"{_ENV_PREFIX}{name.upper()}"
         if env_name in env:

@@ -78,7 +78,7 @@ def collect_findings(
             kept = merged.get(finding.fingerprint)
             if kept is None or finding.severity.rank > kept.severity.rank:
                 merged[finding.fingerprint] = finding
-    shown, report.ignored = split_ignored(rank_findings(list(merged.values())), read_worktree(ws.info.root))
+    shown, report.ignored = split_ignored(rank_findings(list(merged.values())), read_worktree(ws.repo.root))
     for finding in shown:
         if gate is None or gate(finding):
             report.findings.append(finding)

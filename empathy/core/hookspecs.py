@@ -63,7 +63,7 @@ def register_agents() -> list[Any]:  # type: ignore[empty-body]
 
     An agent has a ``name``, a tuple ``requires`` of the agents whose outputs
     it reads, an optional ``timeout`` and a ``run(request, inputs)`` method
-    (see :mod:`empathy.core.orchestrator`).
+    (see :mod:`empathy.core.agents.orchestrator`).
     """
 
 

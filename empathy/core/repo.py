@@ -28,7 +28,7 @@ SHALLOW_HINT = (
 class RepoInfo:
     """What the rest of the toolkit needs to know about a repository."""
 
-    repo: git.Repo
+    git_repo: git.Repo
     root: Path
     git_dir: Path
     head: str
@@ -37,7 +37,7 @@ class RepoInfo:
 
     @property
     def git(self) -> git.Git:
-        return self.repo.git
+        return self.git_repo.git
 
 
 def _normalise_remote(url: str) -> str:
@@ -113,7 +113,7 @@ def open_repository(path: str | os.PathLike[str], repo_id: str | None = None) ->
     root = Path(repo.working_tree_dir) if repo.working_tree_dir else git_dir
     shallow = (git_dir / "shallow").exists()
     return RepoInfo(
-        repo=repo,
+        git_repo=repo,
         root=root,
         git_dir=git_dir,
         head=head,

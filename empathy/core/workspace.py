@@ -20,12 +20,12 @@ from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
-from empathy.core.orchestrator import Agent, Answer, ErrorBudget, EventBus, Orchestrator, Request
+from empathy.core.agents.orchestrator import Agent, Answer, ErrorBudget, EventBus, Orchestrator, Request
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 
 if TYPE_CHECKING:
-    from empathy.core.adaptation import Experiment
+    from empathy.core.agents.adaptation import Experiment
     from empathy.core.context import AnalysisContext
     from empathy.core.findings import FindingsReport
     from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
@@ -51,7 +51,7 @@ class MineReport:
 
 @dataclass
 class Workspace:
-    info: RepoInfo
+    repo: RepoInfo
     settings: Settings
     store: Store
     host: PluginHost
@@ -61,7 +61,7 @@ class Workspace:
     _budget: ErrorBudget = field(default_factory=ErrorBudget, repr=False, compare=False)
 
     def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        report = ingest(self.info, self.store, progress=progress)
+        report = ingest(self.repo, self.store, progress=progress)
         if not report.up_to_date:
             self._history = None
         return report
@@ -125,7 +125,7 @@ class Workspace:
         """Run every miner in isolation and persist what the healthy ones found."""
         report = MineReport()
         context = MiningContext(
-            repo=self.info,
+            repo=self.repo,
             repo_id=self.repo_id,
             history=self.history(),
             store=self.store,
@@ -149,7 +149,7 @@ class Workspace:
                     if p.plugin != result.plugin:  # the entry-point name is the plugin id everywhere
                         p.plugin, p.key = result.plugin, fingerprint(result.plugin, p.kind, *p.subjects)
                 report.patterns.extend(result.value)
-        if self.info.shallow:
+        if self.repo.shallow:
             # Part of the history is invisible: say so on every pattern and halve the
             # confidence (ownership and age are the most misleading on a shallow clone).
             for p in report.patterns:
@@ -172,8 +172,8 @@ class Workspace:
             self.emit(make_event(PATTERN_DISCOVERED, data))
         completed = {
             "repo_id": self.repo_id,
-            "repository": self.info.key,
-            "head": self.info.head,
+            "repository": self.repo.key,
+            "head": self.repo.head,
             "patterns": len(report.patterns),
             "new_patterns": len(new),
             "errors": report.errors,
@@ -205,7 +205,7 @@ class Workspace:
         from empathy.core.context import AnalysisContext
 
         return AnalysisContext(
-            repo=self.info,
+            repo=self.repo,
             repo_id=self.repo_id,
             store=self.store,
             core_settings=self.settings,
@@ -280,14 +280,14 @@ class Workspace:
         user.  Returns the threshold change, the repository's estimate, the
         experiment's name and the arm (both None without an experiment).
         """
-        from empathy.core.adaptation import current_user, record_ab_feedback
+        from empathy.core.agents.adaptation import current_user, record_ab_feedback
 
         ledger = self.trust()
         experiment = self.experiment()
         if experiment is None:
             change, estimate = ledger.feedback(rule, useful, detail=detail)
             return change, estimate, None, None
-        arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(self.info.git), detail=detail)
+        arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(self.repo.git), detail=detail)
         return change, ledger.repo_estimate(), experiment.name, arm
 
     def experiment(self) -> Experiment | None:
@@ -295,7 +295,7 @@ class Workspace:
 
         Raises ConfigError when its settings do not describe a valid experiment.
         """
-        from empathy.core.adaptation import Experiment
+        from empathy.core.agents.adaptation import Experiment
         from empathy.core.errors import ConfigError
 
         if "adaptation" not in self.host.implementations("register_agents"):
@@ -346,17 +346,17 @@ def open_workspace(
     host: PluginHost | None = None,
 ) -> Workspace:
     """Open the repository at ``path`` with its effective settings and plugins."""
-    info = open_repository(path)
-    settings = load_settings(info.root, overrides)
-    if settings["repo_id"]:
-        info = dataclasses.replace(info, key=str(settings["repo_id"]))
-    store = open_store(str(settings["database_url"]), info.git_dir)
+    repo = open_repository(path)
+    settings = load_settings(repo.root, overrides)
+    if settings["repo_key"]:
+        repo = dataclasses.replace(repo, key=str(settings["repo_key"]))
+    store = open_store(str(settings["database_url"]), repo.git_dir)
     if host is None:
         host = default_host(load=settings["load_plugins"], disable=settings["disable_plugins"])
     for result in host.call_each("settings_defaults", timeout=10.0):
         if result.ok and isinstance(result.value, dict):
             settings.add_plugin_defaults(result.plugin, result.value)
-    repo_row = store.repository(info.key, str(info.root))
+    repo_row = store.repository(repo.key, str(repo.root))
     assert repo_row.id is not None
     apply_answers(settings, load_answers(store, repo_row.id))
-    return Workspace(info=info, settings=settings, store=store, host=host, repo_id=repo_row.id)
+    return Workspace(repo=repo, settings=settings, store=store, host=host, repo_id=repo_row.id)

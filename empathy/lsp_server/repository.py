@@ -146,7 +146,7 @@ class RepoState:
         self.generation += 1
         seen = self.trust_version
         index = FindingsIndex.build(
-            head=ws.info.head,
+            head=ws.repo.head,
             findings=report.findings + report.ignored,  # the buffer's comments decide, not the file on disk
             patterns=ws.store.patterns(ws.repo_id),
             partner_min_share=float(ws.settings.plugin("proactive").get("missing_partner_min_share", 0.5)),
@@ -184,7 +184,7 @@ class RepoState:
             run = cached_forecast(
                 ws.store,
                 ws.repo_id,
-                ws.info,
+                ws.repo,
                 history,
                 lambda p: p.endswith(".py") and is_source(p),
                 int(settings["horizon_days"]),
@@ -218,7 +218,7 @@ class RepoState:
         if self.ws is None:
             return False
         try:
-            paths = frozenset(working_tree_change(self.ws.info).paths)
+            paths = frozenset(working_tree_change(self.ws.repo).paths)
         except (EmpathyError, OSError, ValueError) as exc:
             self.log(f"{self.root.name}: cannot read the work tree's changes: {exc}")
             return False

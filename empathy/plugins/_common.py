@@ -51,7 +51,7 @@ def source_files(context: MiningContext) -> list[FileInfo]:
 
 def head_loc(context: MiningContext, files: list[FileInfo]) -> dict[int, int]:
     """Non-blank lines at HEAD for each file (0 for binary or unreadable)."""
-    reader = BlobReader(context.repo.repo)
+    reader = BlobReader(context.repo.git_repo)
     out: dict[int, int] = {}
     for f in files:
         text = reader.read(context.repo.head, f.path)

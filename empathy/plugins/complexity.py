@@ -80,7 +80,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     recent_counts = {f.id: sum(1 for c, _t in by_file.get(f.id, []) if c.committed_at > since) for f in files}
     candidates = sorted((f for f in files if recent_counts[f.id] > 0), key=lambda f: -recent_counts[f.id])
     candidates = candidates[: int(cfg.get("max_files", 60))]
-    reader = BlobReader(context.repo.repo)
+    reader = BlobReader(context.repo.git_repo)
     mainline = _Mainline(context)
     max_revs = int(cfg.get("max_revisions", 25))
     min_growth = float(cfg.get("min_growth", 0.2))

@@ -12,7 +12,7 @@ from typing import Any
 
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding
-from empathy.core.orchestrator import Request
+from empathy.core.agents.orchestrator import Request
 
 PLUGIN = "findings-agent"
 

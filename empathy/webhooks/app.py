@@ -31,7 +31,7 @@ from empathy import __version__
 from empathy.core.errors import EmpathyError, ServiceConfigError
 from empathy.core.host import PluginHost, default_host
 from empathy.core.model import Event
-from empathy.core.orchestrator import EventBus
+from empathy.core.agents.orchestrator import EventBus
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import (
     GateDecisionRow,

@@ -1,7 +1,7 @@
 """Events between processes over a Redis Stream, with the in-process bus's interface.
 
 :class:`RedisStreamBus` has ``publish(event)`` and ``subscribe(callback) ->
-unsubscribe`` like :class:`empathy.core.orchestrator.EventBus`, so anything
+unsubscribe`` like :class:`empathy.core.agents.orchestrator.EventBus`, so anything
 that publishes on an ``EventBus`` (the orchestrator's progress, the
 service's listener) can publish across processes instead: API processes to
 delivery workers (a wake-up when events were stored) and to the live SSE
@@ -27,7 +27,7 @@ from typing import Any
 import redis
 
 from empathy.core.model import Event
-from empathy.core.orchestrator import EventBus
+from empathy.core.agents.orchestrator import EventBus
 
 __all__ = ["RedisStreamBus"]
 

@@ -110,8 +110,8 @@ def load_service_config(repo: str | os.PathLike[str] | None = None, **options: A
     git_dir: Path | None = None
     if repo is not None:
         try:
-            info = open_repository(repo)
-            root, git_dir = info.root, info.git_dir
+            opened = open_repository(repo)
+            root, git_dir = opened.root, opened.git_dir
         except EmpathyError:
             root = git_dir = None
     try:

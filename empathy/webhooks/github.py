@@ -208,7 +208,7 @@ class GithubProcessor:
         """Ingest what is new; mining then announces ``pattern.discovered`` and ``analysis.completed``."""
         ws = self._workspace(payload)
         report = ws.ingest()
-        result: dict[str, Any] = {"repo": ws.info.key, "head": report.head, "commits_added": report.new_commits}
+        result: dict[str, Any] = {"repo": ws.repo.key, "head": report.head, "commits_added": report.new_commits}
         if report.up_to_date or not self.config.mine_on_push:
             return result
         mined = ws.mine()
@@ -258,7 +258,7 @@ class GithubProcessor:
                 continue
             if re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
                 try:
-                    ws.info.repo.commit(sha)
+                    ws.repo.git_repo.commit(sha)
                 except (ValueError, git.BadName):
                     continue
                 return sha
@@ -291,7 +291,7 @@ class GithubProcessor:
         try:
             base = self._base_for(ws, environment, head)
             overrides = {"database_url": self.config.database_url, "environment": environment}
-            outcome = self.gate_runner(Path(ws.info.root), base, head, overrides)
+            outcome = self.gate_runner(Path(ws.repo.root), base, head, overrides)
             decision, risk, trust = outcome.decision, float(outcome.risk), outcome.trust
             summary, report = outcome.summary, dict(outcome.report)
             state = "approved" if decision in self.config.approve_decisions else "rejected"
@@ -310,7 +310,7 @@ class GithubProcessor:
                     "deployment_gate.decided",
                     {
                         "repo_id": ws.repo_id,
-                        "repository": ws.info.key,
+                        "repository": ws.repo.key,
                         "base": base,
                         "head": head,
                         "environment": environment,

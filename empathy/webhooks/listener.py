@@ -76,13 +76,13 @@ def _settings_here() -> tuple[str, str]:
     if env_db:
         return env_db, env_redis
     try:
-        info = open_repository(Path.cwd())
-        settings = load_settings(info.root)
+        repo = open_repository(Path.cwd())
+        settings = load_settings(repo.root)
     except EmpathyError:
         return "", env_redis
     settings.add_plugin_defaults(PLUGIN_ID, SETTINGS_DEFAULTS)
     mine = settings.plugin(PLUGIN_ID)
-    url = str(mine.get("database_url") or settings["database_url"] or default_sqlite_url(info.git_dir))
+    url = str(mine.get("database_url") or settings["database_url"] or default_sqlite_url(repo.git_dir))
     return url, str(mine.get("redis_url") or env_redis)
 
 

@@ -84,7 +84,7 @@ def test_failures_tighten_and_successes_loosen_the_thresholds(history_repo: Path
     over = {"warn_threshold": round(base.risk + 0.03, 4), "block_threshold": 1.0}
     assert _gate(history_repo, db_url("bad"), **over).decision == "pass"
     ws = open_workspace(history_repo, {"database_url": db_url("bad")})
-    head = ws.info.git.rev_parse("feature")
+    head = ws.repo.git.rev_parse("feature")
     for i in range(10):
         record_outcome(ws, "rollback" if i % 2 else "failure", head, at=1_700_000_000 + i)
     bad = _gate(history_repo, db_url("bad"), **over)
@@ -126,7 +126,7 @@ def test_decisions_are_stored_and_the_event_is_emitted(history_repo: Path, db_ur
     host.register(Listener(), "test-listener")
     ws = open_workspace(history_repo, {"database_url": db_url("s")}, host=host)
     result = evaluate_workspace(ws, "main", "feature", {"environment": "production"})
-    head = ws.info.git.rev_parse("feature")
+    head = ws.repo.git.rev_parse("feature")
     row = ws.store.latest_gate_decision(head, ws.repo_id)
     assert row is not None and row.decision == result.decision and row.report == result.report
     assert ws.store.latest_gate_decision(head) is not None  # the service looks up by sha alone
@@ -135,7 +135,7 @@ def test_decisions_are_stored_and_the_event_is_emitted(history_repo: Path, db_ur
     assert len(gate_events) == 1
     data = gate_events[0].data
     assert data["decision"] == result.decision and data["head"] == head and data["environment"] == "production"
-    assert data["repository"] == ws.info.key and data["risk"] == result.risk
+    assert data["repository"] == ws.repo.key and data["risk"] == result.risk
     json.dumps(data)  # listeners may forward it as JSON
 
 
@@ -158,7 +158,7 @@ def test_a_failed_deploy_after_a_warning_lowers_the_warning_rules_thresholds(
     history_repo: Path, db_url: Callable[[str], str]
 ) -> None:
     """The outcome keeps the rules that warned; the adaptation step reads them once."""
-    from empathy.core.adaptation import adapt_from_deploys
+    from empathy.core.agents.adaptation import adapt_from_deploys
 
     url = db_url("adapt")
     risk = _gate(history_repo, url).risk
@@ -167,7 +167,7 @@ def test_a_failed_deploy_after_a_warning_lowers_the_warning_rules_thresholds(
     codes = {f["code"] for f in warned.report["findings"]}
     assert codes
     ws = open_workspace(history_repo, {"database_url": url})
-    head = ws.info.git.rev_parse("feature")
+    head = ws.repo.git.rev_parse("feature")
     ledger = ws.trust()
     before = {code: ledger.threshold(code) for code in codes}
     record_outcome(ws, "failure", head)

@@ -13,16 +13,16 @@ from tests.gitrepo import RepoBuilder
 def test_release_tags_followed_by_a_revert_count_as_failed_deploys(repo: RepoBuilder, tmp_path: Path) -> None:
     repo.commit("init", {"a.py": "a = 1\n"}, day=1)
     repo.commit("feature one", {"a.py": "a = 1\nb = 2\n"}, day=2)
-    repo.repo.create_tag("v1.0")
+    repo.git_repo.create_tag("v1.0")
     bad = repo.commit("feature two", {"b.py": "c = 3\n"}, day=3)
-    repo.repo.create_tag("v1.1")
+    repo.git_repo.create_tag("v1.1")
     repo.commit(f'Revert "feature two"\n\nThis reverts commit {bad}.', {"b.py": ""}, day=5)
     repo.commit("feature three", {"c.py": "d = 4\n"}, day=20)
-    repo.repo.create_tag("v1.2")
+    repo.git_repo.create_tag("v1.2")
     repo.commit("feature four", {"d.py": "e = 5\n"}, day=40)
     repo.commit("feature five", {"e.py": "f = 6\n"}, day=41)
-    repo.repo.create_tag("v1.3")  # its hotfix window has not passed: not judged yet
-    repo.repo.create_tag("v1.4rc1")  # not a release by the default pattern
+    repo.git_repo.create_tag("v1.3")  # its hotfix window has not passed: not judged yet
+    repo.git_repo.create_tag("v1.4rc1")  # not a release by the default pattern
     result = evaluate_gate(repo.path, "HEAD~1", "HEAD", {"database_url": f"sqlite:///{tmp_path / 's.db'}"})
     track = result.report["track_record"]
     assert track["source"] == "inferred"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from empathy.cli.app import app
 from empathy.core.hookspecs import hookimpl
-from empathy.core.orchestrator import Request
+from empathy.core.agents.orchestrator import Request
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import lines, workspace
 

@@ -118,7 +118,7 @@ def build_history(repo: RepoBuilder) -> None:
             repo.commit("fix cold path", {"src/cold.py": "COLD = 1\n"}, author=CARA, day=d)
     # The last commit changes only one file of the coupled pair.
     repo.commit("api: accept keywords", {"src/api.py": "def handler(x, **kw):\n    return x\n"}, author=CARA, day=LAST)
-    repo.repo.git.gc("-q")  # one pack instead of hundreds of loose objects: each test copies the repository
+    repo.git_repo.git.gc("-q")  # one pack instead of hundreds of loose objects: each test copies the repository
 
 
 # Exact numbers the history above implies.
@@ -317,7 +317,7 @@ def test_findings_diff_sees_the_working_tree(project: RepoBuilder, env: dict[str
     assert missing["evidence"]["share"] == 1.0
     assert "src/engine.py" not in {f["location"]["path"] for f in data["findings"]}
     # Asking does not touch the working tree.
-    assert project.repo.git.status("--porcelain").splitlines() == [" M src/schema.py", "?? src/extra.py"]
+    assert project.git_repo.git.status("--porcelain").splitlines() == [" M src/schema.py", "?? src/extra.py"]
 
 
 def test_findings_diff_and_range_together_exit_4(project: RepoBuilder, env: dict[str, str]) -> None:
@@ -338,7 +338,7 @@ def test_findings_bad_range_exit_8(project: RepoBuilder, env: dict[str, str], sp
 
 
 def test_findings_range_of_the_root_commit(project: RepoBuilder, env: dict[str, str]) -> None:
-    root = project.repo.git.rev_list("--max-parents=0", "HEAD").strip()
+    root = project.git_repo.git.rev_list("--max-parents=0", "HEAD").strip()
     result = invoke("findings", "--json", "--range", root, project.path, env=env)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)

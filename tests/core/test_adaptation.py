@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from empathy.core.adaptation import (
+from empathy.core.agents.adaptation import (
     ABReport,
     Experiment,
     adapt_from_deploys,

@@ -47,7 +47,7 @@ def test_full_precedence_chain_and_sources(tmp_path: Path) -> None:
         "window_days": (200, ".empathy.toml"),  # a None override does not count
         "exclude": (["docs/*"], PYPROJECT),
         "plugin_timeout": (1.5, PYPROJECT),
-        "repo_id": ("", "default"),
+        "repo_key": ("", "default"),
     }
     for name, (value, source) in expected.items():
         assert (s[name], s.sources[name]) == (value, source), name
@@ -205,3 +205,19 @@ def test_plugin_env_follows_the_environ_argument(tmp_path: Path) -> None:
     s.add_plugin_defaults("churn", {"threshold": 10})
     assert s["top"] == 3  # honoured for core settings
     assert s.plugin("churn")["threshold"] == 30
+
+
+def test_the_old_repo_id_name_still_sets_the_key_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / ".empathy.toml").write_text('repo_id = "acme/tool"\n', encoding="utf-8")
+    settings = load_settings(tmp_path, environ={})
+    assert settings["repo_key"] == "acme/tool"
+    assert settings.sources["repo_key"] == ".empathy.toml"
+    assert settings.deprecations == [".empathy.toml: repo_id is deprecated, use repo_key (same meaning)"]
+    assert "repo_id" not in settings.unknown
+
+
+def test_the_new_name_wins_over_the_old_one_in_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={"EMPATHY_REPO_ID": "old", "EMPATHY_REPO_KEY": "new"})
+    assert settings["repo_key"] == "new"
+    env_only = load_settings(tmp_path, environ={"EMPATHY_REPO_ID": "old"})
+    assert env_only["repo_key"] == "old" and env_only.deprecations

@@ -23,10 +23,10 @@ def test_missing_commit_object_is_a_history_error(repo: RepoBuilder, tmp_path: P
     shas = [repo.commit(f"c{i}", {f"f{i}.py": f"x = {i}\n"}) for i in range(6)]
     url = f"sqlite:///{tmp_path / 's.db'}"
     store = open_store(url, None)
-    info = open_repository(repo.path)
+    opened = open_repository(repo.path)
     _drop_object(repo, shas[2])
     with pytest.raises(HistoryError) as caught:
-        ingest(info, store)
+        ingest(opened, store)
     assert "git fsck" in caught.value.hint
     assert shas[2] in caught.value.message
 

@@ -48,7 +48,7 @@ def test_mining_announces_new_patterns_once_and_every_completion(repo: RepoBuild
     assert report.patterns and {e.data["key"] for e in discovered} == {p.key for p in report.patterns}
     done = listener.of("analysis.completed")
     assert len(done) == 1 and done[0].data["new_patterns"] == len(report.patterns)
-    assert done[0].data["head"] == ws.info.head
+    assert done[0].data["head"] == ws.repo.head
     listener.events.clear()
     ws.mine()
     assert listener.of("pattern.discovered") == []
@@ -62,7 +62,7 @@ def test_a_forecast_is_announced_when_computed_not_when_cached(repo: RepoBuilder
     listener = listening(ws)
     ws.findings()
     made = listener.of("forecast.made")
-    assert len(made) == 1 and made[0].data["head"] == ws.info.head
+    assert len(made) == 1 and made[0].data["head"] == ws.repo.head
     assert {t["path"] for t in made[0].data["top"]} <= {"core.py", "util.py"}
     ws.findings()
     assert len(listener.of("forecast.made")) == 1

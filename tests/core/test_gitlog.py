@@ -48,7 +48,7 @@ def commit_bytes(repo: RepoBuilder, message: bytes, *extra: str) -> str:
     """Commit the index with a raw-bytes message (``git commit -F``)."""
     msg_file = repo.path.parent / "msg.bin"
     msg_file.write_bytes(message)
-    repo.repo.git.add("-A")
+    repo.git_repo.git.add("-A")
     subprocess.run(
         ["git", "-C", str(repo.path), *extra, "commit", "-q", "--allow-empty", "-F", str(msg_file)],
         check=True,
@@ -59,7 +59,7 @@ def commit_bytes(repo: RepoBuilder, message: bytes, *extra: str) -> str:
 
 def commit_raw_object(repo: RepoBuilder, message: bytes, author: bytes = b"Alice <alice@example.com>") -> str:
     """Write a commit object byte for byte (``git commit`` would re-encode a bad message)."""
-    repo.repo.git.add("-A")
+    repo.git_repo.git.add("-A")
     tree = git_bytes(repo.path, "write-tree").strip()
     parent = git_bytes(repo.path, "rev-parse", "HEAD").strip()
     body = (

@@ -215,7 +215,7 @@ def random_history(repo: RepoBuilder, seed: int, n: int) -> None:
 
     def rename(old: str, new: str, message: str) -> None:
         (repo.path / new).parent.mkdir(parents=True, exist_ok=True)
-        repo.repo.git.mv(old, new)
+        repo.git_repo.git.mv(old, new)
         edits = {new: mutate(new, light=True)} if rng.random() < 0.5 and not new.endswith(".bin") else {}
         repo.commit(message, edits)
 
@@ -313,7 +313,7 @@ def fast_import(path: Path, n: int, seed: int = 7) -> None:
 
 def commit_raw_object(repo: RepoBuilder, message: bytes) -> str:
     """A commit object written byte for byte (``git commit`` would re-encode the message)."""
-    repo.repo.git.add("-A")
+    repo.git_repo.git.add("-A")
     tree = git(repo.path, "write-tree").strip()
     parent = git(repo.path, "rev-parse", "HEAD").strip()
     body = (
@@ -631,10 +631,10 @@ def test_merges_are_stored_without_changes(store: Store, repo: RepoBuilder) -> N
     repo.checkout("main")
     repo.commit("main2", {"a.py": "Y\n2\nside\n"})
     with pytest.raises(git_exc.GitCommandError):
-        repo.repo.git.merge("--no-ff", "-q", "side2")
+        repo.git_repo.git.merge("--no-ff", "-q", "side2")
     repo.write("a.py", "resolved\n2\nside\nplus\nmore\n")
-    repo.repo.git.add("a.py")
-    repo.repo.git.commit("-q", "--no-edit")
+    repo.git_repo.git.add("a.py")
+    repo.git_repo.git.commit("-q", "--no-edit")
     evil = repo.head()
 
     report = run(repo.path, store)
@@ -736,7 +736,7 @@ def test_declared_latin1_message(sqlite_store: Store, repo: RepoBuilder) -> None
     repo.write("a.py", "b\n")
     msg = repo.path.parent / "msg.txt"
     msg.write_bytes("Corrigé: déjà vu\n\nsecond paragraph é\n".encode("latin-1"))
-    repo.repo.git.add("-A")
+    repo.git_repo.git.add("-A")
     subprocess.run(
         ["git", "-C", str(repo.path), "-c", "i18n.commitEncoding=latin-1", "commit", "-q", "-F", str(msg)],
         check=True,
@@ -779,7 +779,7 @@ def test_odd_content_on_both_backends(store: Store, repo: RepoBuilder) -> None:
     repo.write("a.py", "a\nb\nc\n")
     msg = repo.path.parent / "msg.txt"
     msg.write_bytes("déjà vu\n".encode("latin-1"))
-    repo.repo.git.add("-A")
+    repo.git_repo.git.add("-A")
     subprocess.run(
         ["git", "-C", str(repo.path), "-c", "i18n.commitEncoding=latin-1", "commit", "-q", "-F", str(msg)],
         check=True,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from empathy.core.model import Event
-from empathy.core.orchestrator import ErrorBudget, EventBus, Orchestrator, OrchestratorError, Request
+from empathy.core.agents.orchestrator import ErrorBudget, EventBus, Orchestrator, OrchestratorError, Request
 
 
 class Fn:

@@ -20,18 +20,18 @@ def git(path: Path, *args: str) -> str:
 def test_open_reports_head_root_and_git_dir(repo: RepoBuilder) -> None:
     repo.commit("one", {"a.py": "a\n", "pkg/b.py": "b\n"})
     head = repo.commit("two", {"a.py": "a2\n"})
-    info = open_repository(repo.path / "pkg")  # from a subdirectory
-    assert info.head == head == git(repo.path, "rev-parse", "HEAD")
-    assert info.root.resolve() == repo.path.resolve()
-    assert info.git_dir == (repo.path / ".git").resolve()
-    assert info.shallow is False
-    assert info.key == str(info.git_dir)  # no remote: the path identifies it
-    assert info.git.rev_parse("HEAD") == head
+    opened = open_repository(repo.path / "pkg")  # from a subdirectory
+    assert opened.head == head == git(repo.path, "rev-parse", "HEAD")
+    assert opened.root.resolve() == repo.path.resolve()
+    assert opened.git_dir == (repo.path / ".git").resolve()
+    assert opened.shallow is False
+    assert opened.key == str(opened.git_dir)  # no remote: the path identifies it
+    assert opened.git.rev_parse("HEAD") == head
 
 
 def test_repo_id_setting_wins(repo: RepoBuilder) -> None:
     repo.commit("one", {"a.py": "a\n"})
-    repo.repo.git.remote("add", "origin", "git@github.com:acme/tool.git")
+    repo.git_repo.git.remote("add", "origin", "git@github.com:acme/tool.git")
     assert open_repository(repo.path, repo_id="team/tool").key == "team/tool"
 
 
@@ -48,7 +48,7 @@ def test_repo_id_setting_wins(repo: RepoBuilder) -> None:
 )
 def test_remote_urls_normalise_to_one_key(repo: RepoBuilder, url: str) -> None:
     repo.commit("one", {"a.py": "a\n"})
-    repo.repo.git.remote("add", "origin", url)
+    repo.git_repo.git.remote("add", "origin", url)
     key = open_repository(repo.path).key
     assert key == "github.com/acme/tool"
     assert "s3cret" not in key
@@ -72,9 +72,9 @@ def test_bare_repository_root_is_the_git_dir(repo: RepoBuilder, tmp_path: Path) 
     head = repo.commit("one", {"a.py": "a\n"})
     bare = tmp_path / "bare.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
-    info = open_repository(bare)
-    assert info.head == head
-    assert info.root == info.git_dir == bare.resolve()
+    opened = open_repository(bare)
+    assert opened.head == head
+    assert opened.root == opened.git_dir == bare.resolve()
 
 
 def test_shallow_clone_is_detected(repo: RepoBuilder, tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_shallow_clone_is_detected(repo: RepoBuilder, tmp_path: Path) -> None:
         repo.commit(f"c{i}", {"a.py": f"{i}\n"})
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo.path}", str(clone)], check=True)
-    info = open_repository(clone)
-    assert info.shallow is True
-    assert info.head == repo.head()
+    opened = open_repository(clone)
+    assert opened.shallow is True
+    assert opened.head == repo.head()
     assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
     assert "fetch-depth: 0" in SHALLOW_HINT and "--unshallow" in SHALLOW_HINT
 

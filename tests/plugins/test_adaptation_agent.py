@@ -8,9 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from empathy.cli.app import app
-from empathy.core.adaptation import Experiment, assign_arm, unit_key
+from empathy.core.agents.adaptation import Experiment, assign_arm, unit_key
 from empathy.core.model import Finding, Level, Location, Severity
-from empathy.core.orchestrator import Request
+from empathy.core.agents.orchestrator import Request
 from empathy.plugins.agents.adaptation import STRATEGIES, AdaptationAgent
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import lines, workspace

@@ -28,7 +28,7 @@ def test_signals_for_a_change_by_a_newcomer(repo: RepoBuilder, tmp_path: Path) -
     ws = workspace(repo, tmp_path, SETTINGS)
     ws.mine()
     repo.write("api.py", lines(400, "new"))  # big, api.py only, and by someone new to it
-    change = working_tree_change(ws.info)
+    change = working_tree_change(ws.repo)
     change.author_email = "carol@x.org"
     factors, errors = ws.change_signals(change)
     assert errors == {}
@@ -47,7 +47,7 @@ def test_no_signals_for_a_small_change_by_the_owner(repo: RepoBuilder, tmp_path:
     ws = workspace(repo, tmp_path, SETTINGS)
     ws.mine()
     repo.write("misc.py", "m = 99\n")
-    change = working_tree_change(ws.info)
+    change = working_tree_change(ws.repo)
     change.author_email = "bob@x.org"
     change.paths = ["misc.py"]  # leave the untracked settings file out of the change
     change.lines = {"misc.py": change.lines["misc.py"]}

@@ -134,7 +134,7 @@ def test_a_maintenance_branch_release_is_not_the_baseline(repo: RepoBuilder, tmp
     repo.commit("release on the maintenance branch", {"pkg.py": py_source(3, 1) + "X = 1\n"}, day=80)
     repo.checkout("main")
     when = {"GIT_AUTHOR_DATE": "1606998400 +0000", "GIT_COMMITTER_DATE": "1606998400 +0000"}  # day 81
-    repo.repo.git.merge("--no-ff", "-q", "-s", "ours", "-m", "merge stable into main", "stable", env=when)
+    repo.git_repo.git.merge("--no-ff", "-q", "-s", "ours", "-m", "merge stable into main", "stable", env=when)
     repo.commit("small edit on main", {"pkg.py": nested + "Y = 2\n"}, day=110)
     repo.commit("another", {"pkg.py": nested + "Y = 3\n"}, day=115)
     found = of_kind(mine(repo, tmp_path, "complexity", "window_days = 30\n"), "complexity_trend")

@@ -117,7 +117,7 @@ def test_coupling_survives_a_rename(repo: RepoBuilder, tmp_path: Path) -> None:
 def test_rename_in_a_shared_commit_keeps_both_counts(repo: RepoBuilder, tmp_path: Path) -> None:
     together(repo, ["a.py", "b.py"], 5, "ab")
     (repo.path / "lib").mkdir()
-    repo.repo.git.mv("b.py", "lib/b2.py")
+    repo.git_repo.git.mv("b.py", "lib/b2.py")
     repo.commit("move b and change a", {"a.py": "x = 101\n"})
     pairs = of_kind(mine(repo, tmp_path, "coupling"), "coupling")
     assert list(pairs) == [("a.py", "lib/b2.py")]

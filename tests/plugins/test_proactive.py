@@ -23,7 +23,7 @@ def test_missing_partner_for_a_commit_range(repo: RepoBuilder, tmp_path: Path) -
     _coupled_repo(repo)
     ws = workspace(repo, tmp_path, COUPLING)
     ws.mine()
-    change = range_change(ws.info, "HEAD")  # the last commit changed api.py only
+    change = range_change(ws.repo, "HEAD")  # the last commit changed api.py only
     report = ws.findings(change=change, gated=False)
     partners = [f for f in report.findings if f.code == "missing-partner"]
     assert len(partners) == 1
@@ -42,7 +42,7 @@ def test_no_missing_partner_when_both_change(repo: RepoBuilder, tmp_path: Path) 
     ws.mine()
     repo.write("api.py", "a = 100\n")
     repo.write("client.py", "c = 100\n")
-    change = working_tree_change(ws.info)
+    change = working_tree_change(ws.repo)
     assert [p for p in change.paths if p.endswith(".py")] == ["api.py", "client.py"]
     report = ws.findings(change=change, gated=False)
     assert [f for f in report.findings if f.code == "missing-partner"] == []
@@ -53,7 +53,7 @@ def test_working_tree_change_counts_untracked_files(repo: RepoBuilder, tmp_path:
     ws = workspace(repo, tmp_path, COUPLING)
     repo.write("api.py", "a = 1\nb = 2\n")
     repo.write("new.py", "x = 1\ny = 2\nz = 3\n")
-    change = working_tree_change(ws.info)
+    change = working_tree_change(ws.repo)
     assert change.lines["new.py"] == (3, 0)
     assert change.lines["api.py"] == (2, 1)
     toml_lines = change.lines[".empathy.toml"][0] or 0  # the untracked settings file counts too

@@ -58,7 +58,7 @@ def fast_commits(repo: RepoBuilder, commits: list[Commit]) -> list[str]:
         cwd=repo.path,
         check=True,
     )
-    repo.repo.git.reset("-q", "--hard")
+    repo.git_repo.git.reset("-q", "--hard")
     sha_of = dict(line.split() for line in marks.read_text().splitlines())
     return [sha_of[f":{mark}"] for mark in range(1, len(commits) + 1)]
 

@@ -34,12 +34,12 @@ def test_snapshot_ignores_the_future(repo: RepoBuilder, tmp_path: Path) -> None:
     ws = _ws(repo, tmp_path)
     history = ws.history()
     at = EPOCH + 200 * DAY
-    before = take_snapshot(ws.info, history, at, lambda p: True)
+    before = take_snapshot(ws.repo, history, at, lambda p: True)
     # A future-only signal: many more fixes after T must not change the snapshot at T.
     for d in range(400, 430):
         repo.commit(f"fix more {d}", {"cold.py": f"c = {d}\n"}, day=d)
     ws.ingest()
-    after = take_snapshot(ws.info, ws.history(), at, lambda p: True)
+    after = take_snapshot(ws.repo, ws.history(), at, lambda p: True)
     assert before is not None and after is not None
     assert [f.vector() for f in before.files] == [f.vector() for f in after.files]
     hot = next(f for f in before.files if f.path == "hot.py")
@@ -60,7 +60,7 @@ def test_labels_count_fix_commits_in_the_window(repo: RepoBuilder, tmp_path: Pat
 def test_backtest_scores_every_ranking_on_the_same_cutoffs(repo: RepoBuilder, tmp_path: Path) -> None:
     _build(repo, 365 * 3 + 10)
     ws = _ws(repo, tmp_path)
-    result = run_file_backtest(ws.info, ws.history(), lambda p: p.endswith(".py"), horizon_days=365)
+    result = run_file_backtest(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=365)
     assert len(result.cutoffs) == 2  # T = last - 1y and last - 2y (each with a year of history before)
     for cut in result.cutoffs:
         assert cut.files == 3
@@ -89,7 +89,7 @@ def _sized(repo: RepoBuilder, days: int) -> None:
 def test_per_line_order_scores_the_effort_metric(repo: RepoBuilder, tmp_path: Path) -> None:
     _sized(repo, 365 * 4 + 10)
     ws = _ws(repo, tmp_path)
-    result = run_file_backtest(ws.info, ws.history(), lambda p: p.endswith(".py"), horizon_days=365)
+    result = run_file_backtest(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=365)
     summary = result.summary()
     for cut in result.cutoffs:
         ours, risk, per_line = (cut.scores[k] for k in ("ours (model)", "ours, risk order", "ours, per-line order"))
@@ -121,12 +121,12 @@ def test_per_line_forecast_ignores_the_future(repo: RepoBuilder, tmp_path: Path)
         periods = []
         for k in (1, 2):
             t = at - k * 365 * DAY
-            snap = take_snapshot(ws.info, history, t, lambda p: True)
+            snap = take_snapshot(ws.repo, history, t, lambda p: True)
             assert snap is not None
             truth = fix_touches_between(history, t, t + 365 * DAY)
             periods.append((snap.files, [truth.get(f.file_id, 0) for f in snap.files]))
         model = train_file_model(periods)
-        now = take_snapshot(ws.info, history, at, lambda p: True)
+        now = take_snapshot(ws.repo, history, at, lambda p: True)
         assert now is not None
         return [round(float(v), 12) for v in model.per_line(sorted(now.files, key=lambda f: f.path))]
 

@@ -25,16 +25,16 @@ def test_as_of_forecast_ignores_later_history(repo: RepoBuilder, tmp_path: Path)
     ws = open_workspace(repo.path, {"database_url": url, "exclude": []})
     ws.ingest()
     at = EPOCH + 200 * DAY
-    before = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
+    before = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
     for d in range(300, 360):  # a future-only signal: cold.py suddenly gets fixed a lot
         repo.commit(f"fix crash {d}", {"cold.py": f"c = {d}\n"}, day=d)
     ws.ingest()
-    after = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
+    after = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
     assert [(f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in before.forecasts] == [
         (f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in after.forecasts
     ]
     assert before.forecasts[0].path == "hot.py"
-    now = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
+    now = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
     assert now.as_of > at
 
 
@@ -42,7 +42,7 @@ def test_thin_history_falls_back_and_says_so(repo: RepoBuilder, tmp_path: Path) 
     _build(repo, 40)
     ws = open_workspace(repo.path, {"database_url": f"sqlite:///{tmp_path / 's.db'}", "exclude": []})
     ws.ingest()
-    run = forecast_files(ws.info, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
+    run = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
     assert run.fallback and "rank average" in run.fallback
     assert {f.path for f in run.forecasts} == {"hot.py", "cold.py", "mid.py"}
     assert all(f.probability == run.base_rate for f in run.forecasts)
@@ -64,7 +64,7 @@ def test_forecast_cache_follows_head_and_settings(repo: RepoBuilder, tmp_path: P
     monkeypatch.setattr(fc, "forecast_files", counting)
 
     def run(key: str = "k") -> fc.ForecastRun:
-        return fc.cached_forecast(ws.store, ws.repo_id, ws.info, ws.history(), lambda p: True, 30, key)
+        return fc.cached_forecast(ws.store, ws.repo_id, ws.repo, ws.history(), lambda p: True, 30, key)
 
     first = run()
     second = run()

@@ -142,7 +142,7 @@ def test_backtest_end_to_end_on_injected_bugs(repo: RepoBuilder, tmp_path: Path)
     history = ws.history()
     messages: list[str] = []
     result = run_change_backtest(
-        ws.info,
+        ws.repo,
         ws.store,
         ws.repo_id,
         history,
@@ -173,12 +173,12 @@ def test_backtest_end_to_end_on_injected_bugs(repo: RepoBuilder, tmp_path: Path)
         assert 0.0 <= cut.calibration["ece"] <= 1.0 and not math.isnan(cut.calibration["brier_skill"])
     assert result.mean(OURS, "AUC") > result.mean("random", "AUC")
     # Reruns do not blame again: SZZ results persist per fix.
-    again = run_change_backtest(ws.info, ws.store, ws.repo_id, history, _is_source, years_back=(2,), min_class=5)
+    again = run_change_backtest(ws.repo, ws.store, ws.repo_id, history, _is_source, years_back=(2,), min_class=5)
     assert again.links == result.links and len(again.cutoffs) == 1
 
 
 def test_backtest_skips_cutoffs_too_close_to_the_end(repo: RepoBuilder, tmp_path: Path) -> None:
     _bug_fix_history(repo, periods=12)  # half a year: no test window can end a year before the data
     ws = _ws(repo, tmp_path)
-    result = run_change_backtest(ws.info, ws.store, ws.repo_id, ws.history(), _is_source)
+    result = run_change_backtest(ws.repo, ws.store, ws.repo_id, ws.history(), _is_source)
     assert result.cutoffs == [] and len(result.skipped) == 4

@@ -18,7 +18,7 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 CHILD = """
 import sys
-from empathy.core.orchestrator import Orchestrator, Request
+from empathy.core.agents.orchestrator import Orchestrator, Request
 from empathy.webhooks.bus import RedisStreamBus
 
 class Step:

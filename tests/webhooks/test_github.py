@@ -126,7 +126,7 @@ def test_deployment_status_records_an_outcome(make_service: Callable[..., Runnin
     with running.service.store.session() as s:
         outcomes = list(s.exec(select(OutcomeRow).order_by(col(OutcomeRow.id))).scalars())
     # The gate's track record (subject kind "service", the repository by default) counts them.
-    key = open_workspace(repo.path, overrides={"database_url": running.service.config.database_url}).info.key
+    key = open_workspace(repo.path, overrides={"database_url": running.service.config.database_url}).repo.key
     assert [(o.subject_kind, o.subject, o.outcome) for o in outcomes] == [
         ("service", key, "deploy_success"),
         ("service", key, "deploy_failure"),

@@ -155,15 +155,15 @@ class _PathMap:
         return fid
 
 
-def _shallow_marker(info: RepoInfo) -> str | None:
-    shallow_file = info.git_dir / "shallow"
+def _shallow_marker(repo: RepoInfo) -> str | None:
+    shallow_file = repo.git_dir / "shallow"
     if not shallow_file.exists():
         return None
     return hashlib.sha1(shallow_file.read_bytes()).hexdigest()
 
 
-def _shallow_boundary(info: RepoInfo) -> set[str]:
-    shallow_file = info.git_dir / "shallow"
+def _shallow_boundary(repo: RepoInfo) -> set[str]:
+    shallow_file = repo.git_dir / "shallow"
     if not shallow_file.exists():
         return set()
     return {line.strip() for line in shallow_file.read_text().splitlines() if line.strip()}
@@ -176,9 +176,9 @@ def _git_stderr(exc: git.GitCommandError) -> str:
     return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or str(exc)
 
 
-def _is_commit(info: RepoInfo, sha: str) -> bool:
+def _is_commit(repo: RepoInfo, sha: str) -> bool:
     try:
-        info.git.cat_file("-e", f"{sha}^{{commit}}")
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
         return True
     except Exception:  # noqa: BLE001 - any failure means "not usable as a boundary"
         return False
@@ -260,12 +260,12 @@ def _write_batch(
     report.new_commits += len(fresh)
 
 
-def _mark_deleted(conn: Connection, info: RepoInfo, repo_id: int, paths: _PathMap) -> None:
+def _mark_deleted(conn: Connection, repo: RepoInfo, repo_id: int, paths: _PathMap) -> None:
     """Flag files not in HEAD's tree (deleted, renamed away, or displaced by a rename).
 
     The tree is read as bytes and decoded like the log, so non-UTF-8 names match.
     """
-    raw: bytes = info.git.ls_tree("-r", "-z", "--name-only", "HEAD", stdout_as_string=False)
+    raw: bytes = repo.git.ls_tree("-r", "-z", "--name-only", "HEAD", stdout_as_string=False)
     present = {decode_git_text(p) for p in raw.split(b"\0") if p}
     alive = {fid for path, fid in paths.ids.items() if path in present}
     rows = conn.execute(select(_FILES.c.id, _FILES.c.deleted).where(_FILES.c.repo_id == repo_id))
@@ -275,25 +275,25 @@ def _mark_deleted(conn: Connection, info: RepoInfo, repo_id: int, paths: _PathMa
 
 
 def ingest(
-    info: RepoInfo,
+    repo: RepoInfo,
     store: Store,
     progress: ProgressFn | None = None,
     batch_commits: int = 2000,
     batch_changes: int = 50_000,
 ) -> IngestReport:
-    """Bring the store up to ``info.head``; safe to interrupt and rerun."""
+    """Bring the store up to ``repo.head``; safe to interrupt and rerun."""
     started = time.perf_counter()
-    repo_row = store.repository(info.key, str(info.root))
+    repo_row = store.repository(repo.key, str(repo.root))
     assert repo_row.id is not None
     repo_id = repo_row.id
-    report = IngestReport(repo_id=repo_id, head=info.head, shallow=info.shallow)
-    if info.shallow:
+    report = IngestReport(repo_id=repo_id, head=repo.head, shallow=repo.shallow)
+    if repo.shallow:
         report.warnings.append(SHALLOW_HINT)
-    marker = _shallow_marker(info)
+    marker = _shallow_marker(repo)
     if (
         repo_row.head
-        and (repo_row.shallow or info.shallow)
-        and (repo_row.shallow != info.shallow or repo_row.head != info.head or repo_row.shallow_marker != marker)
+        and (repo_row.shallow or repo.shallow)
+        and (repo_row.shallow != repo.shallow or repo_row.head != repo.head or repo_row.shallow_marker != marker)
     ):
         # The visible history changed shape (unshallowed, deepened, or a new shallow
         # fetch): commits that were at the boundary now have real parents, so the
@@ -301,24 +301,24 @@ def ingest(
         store.reset_history(repo_id)
         repo_row = store.refresh_repository(repo_id)
         report.warnings.append("the clone's depth changed since the last ingest; the history was re-read")
-    if repo_row.head == info.head:
+    if repo_row.head == repo.head:
         report.total_commits = repo_row.commit_count
         report.seconds = time.perf_counter() - started
         return report
 
-    rev_args = [info.head]
-    if repo_row.head and _is_commit(info, repo_row.head):
+    rev_args = [repo.head]
+    if repo_row.head and _is_commit(repo, repo_row.head):
         rev_args.append(f"^{repo_row.head}")
     total = 0
     if progress:  # the count costs a second walk (0.5 s on 100k commits): only for a progress bar
         try:
-            total = int(info.git.rev_list("--count", *rev_args))
+            total = int(repo.git.rev_list("--count", *rev_args))
         except git.GitCommandError as exc:
-            raise HistoryError(f"git cannot walk the history of {info.root}: {_git_stderr(exc)}", _FSCK_HINT) from None
+            raise HistoryError(f"git cannot walk the history of {repo.root}: {_git_stderr(exc)}", _FSCK_HINT) from None
         progress(0, total)
 
-    boundary = _shallow_boundary(info)
-    proc = info.git.log(*LOG_ARGS, *rev_args, "--", as_process=True)
+    boundary = _shallow_boundary(repo)
+    proc = repo.git.log(*LOG_ARGS, *rev_args, "--", as_process=True)
     errors: list[bytes] = []
     drainer = threading.Thread(target=_drain, args=(proc.proc.stderr, errors), daemon=True)
     drainer.start()
@@ -348,11 +348,11 @@ def ingest(
                 if proc.proc.returncode != 0:
                     message = b"".join(errors).decode("utf-8", "replace").strip()
                     raise HistoryError(f"git log failed after {done} commits: {message}", _FSCK_HINT)
-                _mark_deleted(conn, info, repo_id, paths)
+                _mark_deleted(conn, repo, repo_id, paths)
                 conn.execute(
                     update(_REPOS)
                     .where(_REPOS.c.id == repo_id)
-                    .values(head=info.head, shallow=info.shallow, shallow_marker=marker, ingested_at=int(time.time()))
+                    .values(head=repo.head, shallow=repo.shallow, shallow_marker=marker, ingested_at=int(time.time()))
                 )
             if progress:
                 progress(done, total)

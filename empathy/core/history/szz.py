@@ -53,11 +53,11 @@ class _FixDiff:
 
 
 
-def fix_ranges(info: RepoInfo, shas: list[str]) -> list[_FixDiff]:
+def fix_ranges(repo: RepoInfo, shas: list[str]) -> list[_FixDiff]:
     """Deleted/modified line ranges (in the parent) of each fix, from one ``git show``."""
     if not shas:
         return []
-    raw: bytes = info.repo.git.show(
+    raw: bytes = repo.git.show(
         "-U0",
         "--no-color",
         "--no-ext-diff",
@@ -89,7 +89,7 @@ def fix_ranges(info: RepoInfo, shas: list[str]) -> list[_FixDiff]:
 
 
 def _blame(
-    info: RepoInfo, fix: str, path: str, ranges: list[tuple[int, int]], ignore_file: str | None
+    repo: RepoInfo, fix: str, path: str, ranges: list[tuple[int, int]], ignore_file: str | None
 ) -> dict[str, int]:
     args = ["--porcelain", "-w"]
     if ignore_file:
@@ -97,7 +97,7 @@ def _blame(
     for a, b in ranges[:200]:  # a fix rewriting hundreds of hunks is a refactor, not a patch
         args += ["-L", f"{a},{b}"]
     try:
-        out: str = info.repo.git.blame(*args, f"{fix}^", "--", path)
+        out: str = repo.git.blame(*args, f"{fix}^", "--", path)
     except git.GitCommandError:
         return {}
     counts: dict[str, int] = {}
@@ -109,7 +109,7 @@ def _blame(
 
 
 def run_szz(
-    info: RepoInfo,
+    repo: RepoInfo,
     store: Store,
     repo_id: int,
     fix_shas: Iterable[str],
@@ -124,15 +124,15 @@ def run_szz(
     todo = [s for s in fix_shas if s not in done][:budget]
     if not todo:
         return 0
-    ignore = info.root / ".git-blame-ignore-revs"
+    ignore = repo.root / ".git-blame-ignore-revs"
     ignore_file = str(ignore) if ignore.is_file() else None
-    diffs = fix_ranges(info, todo)
+    diffs = fix_ranges(repo, todo)
     jobs = [(d.sha, path, ranges) for d in diffs for path, ranges in d.files.items() if is_source(path)]
     rows: dict[str, list[dict[str, object]]] = {d.sha: [] for d in diffs}
 
     def work(job: tuple[str, str, list[tuple[int, int]]]) -> tuple[str, str, dict[str, int]]:
         sha, path, ranges = job
-        return sha, path, _blame(info, sha, path, ranges, ignore_file)
+        return sha, path, _blame(repo, sha, path, ranges, ignore_file)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for i, (sha, path, counts) in enumerate(pool.map(work, jobs), 1):

@@ -143,7 +143,7 @@ def _score(ranked: list[int], labels: dict[int, int], loc: dict[int, int]) -> di
 
 
 def run_file_backtest(
-    info: RepoInfo,
+    repo: RepoInfo,
     history: History,
     is_source: Callable[[str], bool],
     horizon_days: int = 365,
@@ -165,7 +165,7 @@ def run_file_backtest(
     labels: dict[int, dict[int, int]] = {}
     for at in grid:
         progress(f"snapshot {len(snaps) + 1}/{len(grid)}")
-        snap = take_snapshot(info, history, at, is_source)
+        snap = take_snapshot(repo, history, at, is_source)
         if snap is not None and snap.files:
             snaps[at] = snap
             labels[at] = fix_touches_between(history, at, at + horizon)

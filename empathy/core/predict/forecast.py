@@ -92,7 +92,7 @@ def _drivers(model: FileModel, snap: FileSnapshot) -> list[str]:
 
 
 def forecast_files(
-    info: RepoInfo,
+    repo: RepoInfo,
     history: History,
     is_source: Callable[[str], bool],
     as_of: int | None = None,
@@ -105,13 +105,13 @@ def forecast_files(
     for k in range(1, MAX_TRAIN_SNAPSHOTS + 1):
         t = at - k * horizon
         progress(f"training snapshot {k}/{MAX_TRAIN_SNAPSHOTS}")
-        snap = take_snapshot(info, history, t, is_source)
+        snap = take_snapshot(repo, history, t, is_source)
         if snap is None or not snap.files:
             break
         truth = fix_touches_between(history, t, t + horizon)  # ends at or before `at`
         periods.append((snap.files, [truth.get(f.file_id, 0) for f in snap.files]))
     model = train_file_model(periods)
-    current = take_snapshot(info, history, at, is_source)
+    current = take_snapshot(repo, history, at, is_source)
     run = ForecastRun(
         as_of=at,
         horizon_days=horizon_days,
@@ -198,7 +198,7 @@ def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
 def cached_forecast(
     store: Store,
     repo_id: int,
-    info: RepoInfo,
+    repo: RepoInfo,
     history: History,
     is_source: Callable[[str], bool],
     horizon_days: int,
@@ -215,14 +215,14 @@ def cached_forecast(
     key = hashlib.sha256(f"{horizon_days}|{settings_key}|{MODEL_VERSION}|{FEATURES}".encode()).hexdigest()[:32]
     with store.engine.connect() as conn:
         row = conn.execute(select(table.c.head, table.c.key, table.c.payload).where(table.c.repo_id == repo_id)).first()
-    if row is not None and row.head == info.head and row.key == key:
+    if row is not None and row.head == repo.head and row.key == key:
         return _payload_to_run(dict(row.payload))
-    run = forecast_files(info, history, is_source, horizon_days=horizon_days)
+    run = forecast_files(repo, history, is_source, horizon_days=horizon_days)
     with store.engine.begin() as conn:
         conn.execute(delete(table).where(table.c.repo_id == repo_id))
         conn.execute(
             insert(table).values(
-                repo_id=repo_id, head=info.head, key=key, created_at=int(time.time()), payload=_run_to_payload(run)
+                repo_id=repo_id, head=repo.head, key=key, created_at=int(time.time()), payload=_run_to_payload(run)
             )
         )
     if emit is not None:
@@ -234,7 +234,7 @@ def cached_forecast(
                 FORECAST_MADE,
                 {
                     "repo_id": repo_id,
-                    "head": info.head,
+                    "head": repo.head,
                     "horizon_days": horizon_days,
                     "files": run.files,
                     "base_rate": round(run.base_rate, 4),

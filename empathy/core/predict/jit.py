@@ -529,7 +529,7 @@ def _score(
 
 
 def ensure_szz(
-    info: RepoInfo,
+    repo: RepoInfo,
     store: Store,
     repo_id: int,
     history: History,
@@ -546,7 +546,7 @@ def ensure_szz(
 
     while done < budget:
         n = run_szz(
-            info,
+            repo,
             store,
             repo_id,
             fixes,
@@ -573,7 +573,7 @@ def _processed_fixes(store: Store, repo_id: int) -> set[str]:
 
 
 def run_change_backtest(
-    info: RepoInfo,
+    repo: RepoInfo,
     store: Store,
     repo_id: int,
     history: History,
@@ -598,7 +598,7 @@ def run_change_backtest(
     one with fewer than ``min_class`` buggy or clean changes to train or test on.
     """
     progress("SZZ: checking which fixes are blamed")
-    pending = ensure_szz(info, store, repo_id, history, szz_is_source or is_source, szz_budget, progress)
+    pending = ensure_szz(repo, store, repo_id, history, szz_is_source or is_source, szz_budget, progress)
     links = szz_links(store, repo_id)
     progress("features")
     rows = change_features(history, is_source)

@@ -101,7 +101,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, tol: float = 1e-1
 
 
 def score_change(
-    info: RepoInfo,
+    repo: RepoInfo,
     store: Store,
     repo_id: int,
     history: History,

@@ -96,17 +96,17 @@ class Snapshot:
     files: list[FileSnapshot] = field(default_factory=list)
 
 
-def _tree_commit(info: RepoInfo, at: int) -> str | None:
-    out: str = info.git.rev_list("-1", "--first-parent", f"--before={at}", info.head)
+def _tree_commit(repo: RepoInfo, at: int) -> str | None:
+    out: str = repo.git.rev_list("-1", "--first-parent", f"--before={at}", repo.head)
     return out.strip() or None
 
 
-def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable[[str], bool]) -> Snapshot | None:
+def take_snapshot(repo: RepoInfo, history: History, at: int, is_source: Callable[[str], bool]) -> Snapshot | None:
     """Files in the tree of the last first-parent commit at or before ``at``."""
-    commit = _tree_commit(info, at)
+    commit = _tree_commit(repo, at)
     if commit is None:
         return None
-    raw_listing: bytes = info.git.ls_tree("-r", "--name-only", "-z", commit, stdout_as_string=False)
+    raw_listing: bytes = repo.git.ls_tree("-r", "--name-only", "-z", commit, stdout_as_string=False)
     paths = [p for p in (decode_git_text(b) for b in raw_listing.split(b"\0") if b) if is_source(p)]
     # Which entity holds each path at T: replay touches up to T (renames included).
     holder: dict[str, int] = {}
@@ -147,7 +147,7 @@ def take_snapshot(info: RepoInfo, history: History, at: int, is_source: Callable
                     r["fixes_12m"] = r.get("fixes_12m", 0) + 1
             if very_recent:
                 r["commits_3m"] = r.get("commits_3m", 0) + 1
-    reader = BlobReader(info.repo)
+    reader = BlobReader(repo.git_repo)
     snap = Snapshot(at=at, commit=commit)
     for path in paths:
         fid = holder.get(path)

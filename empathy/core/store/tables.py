@@ -259,7 +259,7 @@ class MemoryItemRow(SQLModel, table=True):
     asking about a file finds everything remembered about it with one indexed
     lookup.  ``count`` is how often it was seen and ``last_at`` when it was
     last seen: consolidation promotes what recurs and forgets what is stale
-    from those two numbers alone (see ``empathy.core.memory``).
+    from those two numbers alone (see ``empathy.core.agents.memory``).
     """
 
     __tablename__ = "memory_item"

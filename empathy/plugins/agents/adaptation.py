@@ -3,14 +3,14 @@
 It runs after the ``insights`` agent.  For each request it
 
 1. picks the arm of the configured experiment for this user and period
-   (:func:`empathy.core.adaptation.assign_arm`; a hash, so ``empathy feedback``
+   (:func:`empathy.core.agents.adaptation.assign_arm`; a hash, so ``empathy feedback``
    later attributes the feedback to the same arm without any stored state);
 2. orders the insights' findings by that arm's strategy (:data:`STRATEGIES`):
    ``value`` keeps the insights agent's expected-value order, ``severity``
    puts the most severe first and the most probable within a severity,
    ``recent`` puts forecasts (levels 4-5) first;
 3. applies what failed deploys say about the rules that warned about them
-   (:func:`empathy.core.adaptation.adapt_from_deploys`), so a warning that a
+   (:func:`empathy.core.agents.adaptation.adapt_from_deploys`), so a warning that a
    failed deploy proved right surfaces more easily next time.
 
 Settings (``[tool.empathy.plugins.adaptation]``): ``enabled`` (true),
@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from empathy.core.adaptation import Experiment, adapt_from_deploys, assign_arm, unit_key
-from empathy.core.adaptation import current_user as _current_user
+from empathy.core.agents.adaptation import Experiment, adapt_from_deploys, assign_arm, unit_key
+from empathy.core.agents.adaptation import current_user as _current_user
 from empathy.core.hookspecs import hookimpl
 from empathy.core.model import Finding
 
@@ -116,7 +116,7 @@ def check_strategies(experiment: Experiment) -> Experiment:
 
 
 def current_user(workspace: Any = None) -> str:
-    """Who gives the feedback (see :func:`empathy.core.adaptation.current_user`)."""
+    """Who gives the feedback (see :func:`empathy.core.agents.adaptation.current_user`)."""
     return _current_user(getattr(getattr(workspace, "info", None), "git", None))
 
 

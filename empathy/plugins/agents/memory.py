@@ -9,7 +9,7 @@ For every request it
    first request it sees for a repository and then once every
    ``consolidate_every`` requests, so the cost of consolidation is spread
    over many requests instead of paid on each;
-4. returns :meth:`empathy.core.memory.Memory.context` for the request's paths
+4. returns :meth:`empathy.core.agents.memory.Memory.context` for the request's paths
    (or the change's, when the request names none): ``working``,
    ``short_term``, ``long_term``, ``preferences`` (rule -> share acted on)
    and ``meta``.  The ``insights`` agent reads ``preferences`` from it.
@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from empathy.core.hookspecs import hookimpl
-from empathy.core.memory import Consolidation, Memory
+from empathy.core.agents.memory import Consolidation, Memory
 
 __all__ = ["DEFAULTS", "PLUGIN", "MemoryAgent", "register_agents", "settings_defaults"]
 

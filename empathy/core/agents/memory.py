@@ -54,7 +54,7 @@ from empathy.core.store.tables import MemoryItemRow
 
 if TYPE_CHECKING:
     from empathy.core.model import Finding
-    from empathy.core.orchestrator import Request
+    from empathy.core.agents.orchestrator import Request
     from empathy.core.trust import TrustLedger
 
 __all__ = [
