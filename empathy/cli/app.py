@@ -1045,8 +1045,8 @@ def brief(
     json_output: JsonOpt = False,
 ) -> None:
     """Run the agents for a question and print their answer: a short brief and the top actions."""
-    from empathy.core.explain import resolve_repo_path
     from empathy.core.agents.orchestrator import Request
+    from empathy.core.explain import resolve_repo_path
 
     ws = open_workspace(path)
     show = _progress_enabled(json_output)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from empathy.core.agents.orchestrator import Agent, Answer, ErrorBudget, EventBus, Orchestrator, Request
 from empathy.core.config import Settings, load_settings
 from empathy.core.context import MiningContext
 from empathy.core.guided import apply_answers, load_answers
@@ -20,7 +21,6 @@ from empathy.core.history.ingest import IngestReport, ingest
 from empathy.core.history.view import FixClassifier, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
-from empathy.core.agents.orchestrator import Agent, Answer, ErrorBudget, EventBus, Orchestrator, Request
 from empathy.core.repo import RepoInfo, open_repository
 from empathy.core.store.store import Store, open_store
 

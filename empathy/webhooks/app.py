@@ -28,10 +28,10 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from empathy import __version__
+from empathy.core.agents.orchestrator import EventBus
 from empathy.core.errors import EmpathyError, ServiceConfigError
 from empathy.core.host import PluginHost, default_host
 from empathy.core.model import Event
-from empathy.core.agents.orchestrator import EventBus
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import (
     GateDecisionRow,

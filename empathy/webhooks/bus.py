@@ -26,8 +26,8 @@ from typing import Any
 
 import redis
 
-from empathy.core.model import Event
 from empathy.core.agents.orchestrator import EventBus
+from empathy.core.model import Event
 
 __all__ = ["RedisStreamBus"]
 

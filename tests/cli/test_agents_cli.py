@@ -10,8 +10,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from empathy.cli.app import app
-from empathy.core.hookspecs import hookimpl
 from empathy.core.agents.orchestrator import Request
+from empathy.core.hookspecs import hookimpl
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import lines, workspace
 

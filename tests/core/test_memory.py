@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from empathy.core.agents.memory import DAY, LONG, SHORT, Memory
-from empathy.core.model import ChangeSet, Finding, Level, Location, Severity
 from empathy.core.agents.orchestrator import Orchestrator, Request
+from empathy.core.model import ChangeSet, Finding, Level, Location, Severity
 from empathy.core.store.store import Store, open_store
 from empathy.core.trust import TrustLedger
 from empathy.plugins.agents import memory as memory_plugin

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from empathy.core.model import Event
 from empathy.core.agents.orchestrator import ErrorBudget, EventBus, Orchestrator, OrchestratorError, Request
+from empathy.core.model import Event
 
 
 class Fn:

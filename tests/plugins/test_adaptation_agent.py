@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from empathy.cli.app import app
 from empathy.core.agents.adaptation import Experiment, assign_arm, unit_key
-from empathy.core.model import Finding, Level, Location, Severity
 from empathy.core.agents.orchestrator import Request
+from empathy.core.model import Finding, Level, Location, Severity
 from empathy.plugins.agents.adaptation import STRATEGIES, AdaptationAgent
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import lines, workspace

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from empathy.core.agents.orchestrator import Orchestrator, Request
 from empathy.core.config import Settings
 from empathy.core.host import PluginHost
 from empathy.core.model import Finding, Level, Location, Severity
-from empathy.core.agents.orchestrator import Orchestrator, Request
 from empathy.plugins.agents import insights
 from empathy.plugins.agents.insights import (
     Insight,

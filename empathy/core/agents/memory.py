@@ -53,8 +53,8 @@ from empathy.core.store.store import Store
 from empathy.core.store.tables import MemoryItemRow
 
 if TYPE_CHECKING:
-    from empathy.core.model import Finding
     from empathy.core.agents.orchestrator import Request
+    from empathy.core.model import Finding
     from empathy.core.trust import TrustLedger
 
 __all__ = [

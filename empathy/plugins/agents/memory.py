@@ -40,8 +40,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from empathy.core.hookspecs import hookimpl
 from empathy.core.agents.memory import Consolidation, Memory
+from empathy.core.hookspecs import hookimpl
 
 __all__ = ["DEFAULTS", "PLUGIN", "MemoryAgent", "register_agents", "settings_defaults"]
 
