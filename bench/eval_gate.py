@@ -40,9 +40,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from empathy.ci_action.decide import combine_risk, decide, error_budget
-from empathy.ci_action.settings import GateSettings
-from empathy.ci_action.track_record import fold
 from empathy.core.changes import range_change
 from empathy.core.context import is_source_path
 from empathy.core.history.szz import szz_links
@@ -50,6 +47,9 @@ from empathy.core.history.view import DAY
 from empathy.core.predict.jit import ensure_szz, labels
 from empathy.core.predict.risk import score_change
 from empathy.core.workspace import open_workspace
+from empathy.gate.decide import combine_risk, decide, error_budget
+from empathy.gate.settings import GateSettings
+from empathy.gate.track_record import fold
 
 YEAR = 365 * DAY
 

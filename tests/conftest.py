@@ -13,6 +13,9 @@ from sqlalchemy import create_engine, text
 from empathy.core.store.store import Store, open_store
 from tests.gitrepo import RepoBuilder
 
+#: The gate's learned-from histories are shared by tests/gate and tests/ci_action (built once a session).
+pytest_plugins = ["tests.gate_fixtures"]
+
 POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -1,10 +1,6 @@
-"""The deployment gate: decision, report (JSON, Markdown, SARIF) and GitHub output.
+"""GitHub's view of the gate: outputs, step summary, annotations and SARIF.
 
-``evaluate_gate`` (in :mod:`empathy.ci_action.api`) is the contract the CLI
-(``empathy gate``), the GitHub Action (``action.yml``) and the webhook service
-use; see docs/gate.md.
+The decision itself is made by :mod:`empathy.gate` (``decide_gate``); this
+package only renders its JSON report for GitHub Actions and code scanning
+(``action.yml`` runs ``empathy gate``); see docs/gate.md.
 """
-
-from empathy.ci_action.api import EVENT_TYPE, GateResult, evaluate_gate, record_outcome
-
-__all__ = ["EVENT_TYPE", "GateResult", "evaluate_gate", "record_outcome"]

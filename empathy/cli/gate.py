@@ -17,8 +17,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from empathy.ci_action.api import GateResult, evaluate_workspace, gate_settings, record_outcome, report_json
-from empathy.ci_action.decide import severity_rank
 from empathy.ci_action.github import (
     annotation_commands,
     sarif_report,
@@ -27,10 +25,13 @@ from empathy.ci_action.github import (
     write_text,
 )
 from empathy.ci_action.report import build_markdown
-from empathy.ci_action.state import load_state, merge_state, save_state, store_outcomes
 from empathy.cli.app import DbOpt, JsonOpt, RepoOpt, err, handle_errors, out
-from empathy.core.errors import GATE_FAILED_EXIT, ConfigError
+from empathy.core.errors import ConfigError
 from empathy.core.workspace import Workspace, open_workspace
+from empathy.gate.decide import severity_rank
+from empathy.gate.errors import GATE_FAILED_EXIT
+from empathy.gate.evaluate import GateResult, decide_gate, gate_settings, record_outcome, report_json
+from empathy.gate.state import load_state, merge_state, save_state, store_outcomes
 
 __all__ = ["gate_app"]
 
@@ -165,7 +166,7 @@ def gate(
         raise ConfigError("give --base, the commit the change starts from", "e.g. `empathy gate --base origin/main`")
     ws, _outcomes = _open(path, database_url, state_file)
     overrides: dict[str, Any] = {"service": service, "environment": environment, "now": now}
-    result = evaluate_workspace(ws, base, head, overrides)
+    result = decide_gate(ws, base, head, overrides)
     on_github = github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
     text = report_json(result.report)
     if report is not None:

@@ -10,8 +10,6 @@ __all__ = [
     "ConfigError",
     "EmpathyError",
     "EmptyRepositoryError",
-    "GateFailed",
-    "GateStateError",
     "HistoryError",
     "NotARepositoryError",
     "PatternFileError",
@@ -55,27 +53,6 @@ class HistoryError(EmpathyError):
     """git could not read the history (corrupt objects, missing packs ...)."""
 
     exit_code = 7
-
-
-class GateFailed(EmpathyError):
-    """``empathy gate``'s decision reached ``--fail-on`` (block by default; warn, or
-    inconclusive mapped to warn, under ``--fail-on warn``).
-
-    A decision rather than an error: the report says why.  The CLI exits with
-    this class's code.
-    """
-
-    exit_code = 10
-
-
-#: The gate's exit code for a decision that reached ``--fail-on``.
-GATE_FAILED_EXIT = GateFailed.exit_code
-
-
-class GateStateError(EmpathyError):
-    """The deployment gate's state file cannot be read or is not a state file."""
-
-    exit_code = 11
 
 
 class ServiceConfigError(EmpathyError):

@@ -34,8 +34,6 @@ from empathy.core.host import PluginHost, default_host
 from empathy.core.model import Event
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import (
-    GateDecisionRow,
-    RepositoryRow,
     WebhookAttemptRow,
     WebhookEndpointRow,
     WebhookMessageRow,
@@ -599,16 +597,7 @@ def _routes(app: FastAPI) -> None:
         that only look at the status code (Flagger's confirm-promotion).
         """
         service = _service(request)
-        g = GateDecisionRow
-        stmt = (
-            select(g, RepositoryRow.key)
-            .join(RepositoryRow, col(RepositoryRow.id) == col(g.repo_id))
-            .where(col(g.head).startswith(sha.lower()) if len(sha) < 40 else col(g.head) == sha.lower())
-            .order_by(col(g.created_at).desc(), col(g.id).desc())
-            .limit(1)
-        )
-        with service.store.session() as s:
-            found = s.exec(stmt).first()
+        found = service.store.gate_decision_for(sha)
         if found is None:
             raise HTTPException(404, f"no gate verdict for {sha}")
         row, repo_key = found

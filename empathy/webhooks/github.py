@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import git
 import httpx
 from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
@@ -40,7 +39,7 @@ from sqlmodel import col
 
 from empathy.core.model import Event
 from empathy.core.store.store import Store
-from empathy.core.store.tables import GateDecisionRow, GithubDeliveryRow, GithubGateAnswerRow, OutcomeRow, PatternRow
+from empathy.core.store.tables import GateDecisionRow, GithubDeliveryRow, GithubGateAnswerRow
 from empathy.webhooks.config import ServiceConfig
 
 __all__ = ["GateOutcome", "GateRunner", "GithubProcessor", "default_gate_runner", "parse_callback"]
@@ -53,7 +52,7 @@ _CALLBACK_PATH = re.compile(r"^/repos/[^/]+/[^/]+/actions/runs/(\d+)/deployment_
 
 
 class GateOutcome(Protocol):
-    """What the gate returns (``empathy.ci_action.api.GateResult``)."""
+    """What the gate returns (``empathy.gate.evaluate.GateResult``)."""
 
     decision: str
     risk: float
@@ -67,8 +66,8 @@ GateRunner = Callable[[Path, str, str, dict[str, Any] | None], GateOutcome]
 
 
 def default_gate_runner(repo_path: Path, base: str, head: str, overrides: dict[str, Any] | None) -> GateOutcome:
-    """The deployment gate of ``empathy.ci_action`` (imported here: the service runs without it)."""
-    from empathy.ci_action.api import evaluate_gate  # type: ignore[import-not-found,unused-ignore]
+    """The deployment gate's use-case (:func:`empathy.gate.evaluate_gate`) on the mapped checkout."""
+    from empathy.gate import evaluate_gate
 
     result: GateOutcome = evaluate_gate(repo_path, base, head, overrides=overrides)
     return result
@@ -192,17 +191,6 @@ class GithubProcessor:
             raise LookupError(f"no checkout is mapped for repository {full_name!r}; set repositories = [NAME=PATH]")
         return open_workspace(path, overrides={"database_url": self.config.database_url})
 
-    def _active_keys(self, store: Store, repo_id: int) -> set[str]:
-        with store.engine.connect() as conn:
-            return {
-                str(k)
-                for (k,) in conn.execute(
-                    sa_select(col(PatternRow.key)).where(
-                        col(PatternRow.repo_id) == repo_id, col(PatternRow.active).is_(True)
-                    )
-                )
-            }
-
     # -- push -----------------------------------------------------------------
     def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Ingest what is new; mining then announces ``pattern.discovered`` and ``analysis.completed``."""
@@ -218,7 +206,7 @@ class GithubProcessor:
     # -- deployment_status ------------------------------------------------------
     def _deployment_status(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A finished deployment becomes an outcome in the gate's track record (``record_outcome``)."""
-        from empathy.ci_action.api import record_outcome
+        from empathy.gate.evaluate import record_outcome
 
         status = payload.get("deployment_status") or {}
         deployment = payload.get("deployment") or {}
@@ -237,32 +225,9 @@ class GithubProcessor:
     # -- deployment_protection_rule ---------------------------------------------
     def _base_for(self, ws: Any, environment: str, head: str) -> str:
         """The last sha deployed successfully to ``environment`` (known locally), else ``head``'s parent."""
-        from empathy.ci_action.track_record import DEPLOY_KIND
+        from empathy.gate.track_record import last_deployed
 
-        o = OutcomeRow
-        with ws.store.engine.connect() as conn:
-            rows = conn.execute(
-                sa_select(col(o.detail))
-                .where(
-                    col(o.repo_id) == ws.repo_id,
-                    col(o.subject_kind) == DEPLOY_KIND,
-                    col(o.outcome) == "deploy_success",
-                )
-                .order_by(col(o.at).desc(), col(o.id).desc())
-                .limit(50)
-            ).all()
-        for (detail,) in rows:
-            detail = detail or {}
-            sha = str(detail.get("ref") or "")
-            if detail.get("environment") != environment or sha == head:
-                continue
-            if re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
-                try:
-                    ws.repo.git_repo.commit(sha)
-                except (ValueError, git.BadName):
-                    continue
-                return sha
-        return f"{head}^"
+        return last_deployed(ws, environment, exclude=head) or f"{head}^"
 
     def _protection_rule(self, payload: dict[str, Any]) -> dict[str, Any]:
         callback = str(payload.get("deployment_callback_url") or "")
@@ -380,25 +345,14 @@ class GithubProcessor:
         since: float,
     ) -> bool:
         """Keep the verdict for ``GET /v1/gate/{sha}`` unless the gate stored one itself; True if stored here."""
-        g = GateDecisionRow
-        with self.store.engine.begin() as conn:
-            exists = conn.execute(
-                sa_select(col(g.id)).where(
-                    col(g.repo_id) == ws.repo_id, col(g.head) == head, col(g.created_at) >= int(since)
-                )
-            ).first()
-            if exists is not None:
-                return False
-            conn.execute(
-                insert(g).values(
-                    repo_id=ws.repo_id,
-                    base=base[:64],
-                    head=head,
-                    decision=decision,
-                    risk=risk,
-                    trust=trust,
-                    created_at=int(time.time()),
-                    report=report,
-                )
-            )
-        return True
+        row = GateDecisionRow(
+            repo_id=ws.repo_id,
+            base=base[:64],
+            head=head,
+            decision=decision,
+            risk=risk,
+            trust=trust,
+            created_at=int(time.time()),
+            report=report,
+        )
+        return bool(self.store.save_gate_decision_unless_decided(row, since=int(since)))

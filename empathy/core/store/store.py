@@ -223,6 +223,41 @@ class Store:
             s.refresh(row)
             return row
 
+    def save_gate_decision_unless_decided(self, row: GateDecisionRow, since: int) -> bool:
+        """Keep ``row`` unless its repository already has a decision for the same head made at or after ``since``.
+
+        The webhook service answers a deployment protection rule through the
+        gate, which stores its own decision; when the gate failed (or a test
+        injected another runner) the service keeps the verdict it gave GitHub.
+        Check and insert share one transaction.  Returns True when stored.
+        """
+        g = GateDecisionRow
+        with self.session() as s:
+            exists = s.exec(
+                select(g.id).where(g.repo_id == row.repo_id, g.head == row.head, g.created_at >= since)
+            ).first()
+            if exists is not None:
+                return False
+            s.add(row)
+            s.commit()
+        return True
+
+    def gate_decision_for(self, sha: str) -> tuple[GateDecisionRow, str] | None:
+        """The newest decision for the commit ``sha`` (a prefix of 7+ hex digits) in any repository, with its key."""
+        g = GateDecisionRow
+        sha = sha.lower()
+        match = col(g.head).startswith(sha) if len(sha) < 40 else col(g.head) == sha
+        stmt = (
+            select(g, RepositoryRow.key)
+            .join(RepositoryRow, col(RepositoryRow.id) == col(g.repo_id))
+            .where(match)
+            .order_by(col(g.created_at).desc(), col(g.id).desc())
+            .limit(1)
+        )
+        with self.session() as s:
+            found = s.exec(stmt).first()
+        return None if found is None else (found[0], str(found[1]))
+
     def latest_gate_decision(self, head: str, repo_id: int | None = None) -> GateDecisionRow | None:
         """The newest decision for the commit ``head`` (in one repository, or any)."""
         stmt = select(GateDecisionRow).where(GateDecisionRow.head == head)

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from empathy.ci_action.api import EVENT_TYPE, evaluate_gate, evaluate_workspace, record_outcome, report_json
 from empathy.core.changes import BadRevisionError
 from empathy.core.errors import EmptyRepositoryError
 from empathy.core.hookspecs import hookimpl
 from empathy.core.host import default_host
 from empathy.core.model import Event
 from empathy.core.workspace import open_workspace
+from empathy.gate.evaluate import EVENT_TYPE, decide_gate, evaluate_gate, record_outcome, report_json
 from tests.gitrepo import RepoBuilder, build_history
 
 
@@ -125,7 +125,7 @@ def test_decisions_are_stored_and_the_event_is_emitted(history_repo: Path, db_ur
     host = default_host()
     host.register(Listener(), "test-listener")
     ws = open_workspace(history_repo, {"database_url": db_url("s")}, host=host)
-    result = evaluate_workspace(ws, "main", "feature", {"environment": "production"})
+    result = decide_gate(ws, "main", "feature", {"environment": "production"})
     head = ws.repo.git.rev_parse("feature")
     row = ws.store.latest_gate_decision(head, ws.repo_id)
     assert row is not None and row.decision == result.decision and row.report == result.report

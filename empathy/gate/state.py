@@ -31,11 +31,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from empathy.ci_action.track_record import DEPLOY_KIND
-from empathy.core.errors import GateStateError
 from empathy.core.store.store import Store
 from empathy.core.store.tables import OutcomeRow
 from empathy.core.trust import FAILURE_OUTCOMES, SUCCESS_OUTCOMES
+from empathy.gate.errors import GateStateError
+from empathy.gate.track_record import DEPLOY_KIND
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "load_state", "merge_state", "outcome_id", "save_state", "store_outcomes"]
 

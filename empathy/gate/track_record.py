@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import git
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -36,6 +37,9 @@ from empathy.core.store.store import Store
 from empathy.core.store.tables import OutcomeRow
 from empathy.core.trust import TrustEstimate, fold_outcomes
 
+if TYPE_CHECKING:
+    from empathy.core.workspace import Workspace
+
 __all__ = [
     "DEPLOY_KIND",
     "DEPLOY_OUTCOMES",
@@ -43,6 +47,7 @@ __all__ = [
     "TrackRecord",
     "fold",
     "infer_releases",
+    "last_deployed",
     "newest_outcome_at",
     "recorded_outcomes",
 ]
@@ -146,6 +151,36 @@ def recorded_outcomes(store: Store, repo_id: int, service: str) -> list[tuple[bo
 def newest_outcome_at(store: Store, repo_id: int, service: str) -> int | None:
     rows = recorded_outcomes(store, repo_id, service)
     return max((t for _ok, _w, t in rows), default=None)
+
+
+def last_deployed(ws: Workspace, environment: str, exclude: str = "") -> str | None:
+    """The newest commit recorded as deployed successfully to ``environment`` that this checkout has.
+
+    The webhook service starts a deployment's change from it (a protection
+    rule names only the commit to deploy).  ``exclude`` (the commit being
+    deployed) never counts as its own base.
+    """
+    o = OutcomeRow
+    stmt = (
+        sa_select(col(o.detail))
+        .where(col(o.repo_id) == ws.repo_id, col(o.subject_kind) == DEPLOY_KIND, col(o.outcome) == "deploy_success")
+        .order_by(col(o.at).desc(), col(o.id).desc())
+        .limit(50)
+    )
+    with ws.store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    for (detail,) in rows:
+        detail = detail or {}
+        sha = str(detail.get("ref") or "")
+        if detail.get("environment") != environment or sha == exclude:
+            continue
+        if re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
+            try:
+                ws.repo.git_repo.commit(sha)
+            except (ValueError, git.BadName):
+                continue
+            return sha
+    return None
 
 
 def _release_tags(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:

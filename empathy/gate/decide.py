@@ -34,7 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from empathy.ci_action.settings import GateSettings
+from empathy.gate.settings import GateSettings
 
 __all__ = ["Budget", "SignalShare", "combine_risk", "decide", "error_budget", "severity_rank"]
 

@@ -10,8 +10,8 @@ stored decisions) all call this.  One evaluation:
 2. scores the change ``base..head`` with the change model
    (:func:`empathy.core.predict.risk.score_change`) and every
    ``score_change_risk`` plugin (the reasons);
-3. reads the track record (:mod:`empathy.ci_action.track_record`) and lets
-   it move the thresholds (:mod:`empathy.ci_action.decide`);
+3. reads the track record (:mod:`empathy.gate.track_record`) and lets
+   it move the thresholds (:mod:`empathy.gate.decide`);
 4. builds the JSON report (the source of truth: deterministic, sorted keys,
    no wall-clock time inside), saves the decision and emits
    ``deployment_gate.decided`` to the event listeners.
@@ -31,17 +31,6 @@ from typing import Any
 import git
 
 from empathy import __version__
-from empathy.ci_action.decide import Budget, combine_risk, decide, error_budget, severity_rank
-from empathy.ci_action.report import build_summary, next_steps
-from empathy.ci_action.settings import GATE_PLUGIN, GateSettings
-from empathy.ci_action.track_record import (
-    DEPLOY_KIND,
-    DEPLOY_OUTCOMES,
-    TrackRecord,
-    fold,
-    infer_releases,
-    recorded_outcomes,
-)
 from empathy.core.changes import EMPTY_TREE, BadRevisionError, range_change
 from empathy.core.config import CORE_SETTINGS
 from empathy.core.errors import ConfigError
@@ -49,13 +38,24 @@ from empathy.core.model import ChangeSet, Event, Finding, RiskFactor
 from empathy.core.store.tables import GateDecisionRow
 from empathy.core.trust import TrustEstimate
 from empathy.core.workspace import Workspace, open_workspace
+from empathy.gate.decide import Budget, combine_risk, decide, error_budget, severity_rank
+from empathy.gate.settings import GATE_PLUGIN, GateSettings
+from empathy.gate.summary import build_summary, next_steps
+from empathy.gate.track_record import (
+    DEPLOY_KIND,
+    DEPLOY_OUTCOMES,
+    TrackRecord,
+    fold,
+    infer_releases,
+    recorded_outcomes,
+)
 
 __all__ = [
     "EVENT_TYPE",
     "REPORT_SCHEMA",
     "GateResult",
+    "decide_gate",
     "evaluate_gate",
-    "evaluate_workspace",
     "record_outcome",
     "report_json",
 ]
@@ -250,7 +250,7 @@ def _annotations(
     return kept
 
 
-def evaluate_workspace(
+def decide_gate(
     ws: Workspace,
     base: str,
     head: str,
@@ -557,7 +557,7 @@ def evaluate_gate(
     core, _gate, _run = _split_overrides(overrides)
     ws = open_workspace(repo_path, core)
     try:
-        return evaluate_workspace(ws, base, head, overrides)
+        return decide_gate(ws, base, head, overrides)
     finally:
         ws.store.engine.dispose()
 

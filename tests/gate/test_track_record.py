@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from empathy.ci_action.api import evaluate_gate
-from empathy.ci_action.decide import Budget, combine_risk, decide, error_budget
-from empathy.ci_action.settings import GateSettings
+from empathy.gate.decide import Budget, combine_risk, decide, error_budget
+from empathy.gate.evaluate import evaluate_gate
+from empathy.gate.settings import GateSettings
 from tests.gitrepo import RepoBuilder
 
 

@@ -4,7 +4,7 @@ The gate registers itself as the built-in plugin ``gate`` only to declare
 these defaults (the ``settings_defaults`` hook), so they appear in
 ``empathy config show`` and follow the same precedence as every plugin
 setting.  Each number is a policy choice, explained where it is used
-(:mod:`empathy.ci_action.decide`, :mod:`empathy.ci_action.track_record`).
+(:mod:`empathy.gate.decide`, :mod:`empathy.gate.track_record`).
 """
 
 from __future__ import annotations
