@@ -37,7 +37,7 @@ def main() -> None:
         ws.mine()
     history = ws.history()
     prepare = time.perf_counter() - t0
-    is_source = ws.settings_is_source()
+    is_source = ws.is_source
     root = ws.repo.root
     files = sorted(f.path for f in history.alive_files() if is_source(f.path) and (root / f.path).is_file())
     if args.files:

@@ -116,7 +116,7 @@ def main() -> None:
     def is_py(path: str) -> bool:
         return path.endswith(".py") and is_source_path(ws.settings, path)
 
-    left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, ws.settings_is_source(), 10**9,
+    left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, ws.is_source, 10**9,
                       progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
     links = szz_links(ws.store, ws.repo_id)
     commit_time = {c.sha: c.committed_at for c in history.commits}

@@ -25,9 +25,9 @@ from empathy.ci_action.github import (
     write_text,
 )
 from empathy.ci_action.report import build_markdown
-from empathy.cli.app import DbOpt, JsonOpt, RepoOpt, err, handle_errors, out
+from empathy.cli._common import DbOpt, JsonOpt, RepoOpt, err, handle_errors, open_ws, out
 from empathy.core.errors import ConfigError
-from empathy.core.workspace import Workspace, open_workspace
+from empathy.core.workspace import Workspace
 from empathy.gate.decide import severity_rank
 from empathy.gate.errors import GATE_FAILED_EXIT
 from empathy.gate.evaluate import GateResult, decide_gate, gate_settings, record_outcome, report_json
@@ -83,7 +83,7 @@ ServiceOpt = Annotated[
 
 def _open(path: Path, database_url: str | None, state_file: Path | None) -> tuple[Workspace, list[dict[str, Any]]]:
     outcomes = load_state(state_file) if state_file is not None else []  # refuse a bad file before any work
-    ws = open_workspace(path, {"database_url": database_url} if database_url else None)
+    ws = open_ws(path, database_url)
     if outcomes:
         merge_state(ws.store, ws.repo_id, outcomes)
     return ws, outcomes

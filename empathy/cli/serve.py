@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from empathy.cli.app import JsonOpt, err, handle_errors, out
+from empathy.cli._common import JsonOpt, err, handle_errors, out
 from empathy.core.errors import EmpathyError, ServiceConfigError
 
 __all__ = ["register"]

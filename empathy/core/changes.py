@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import git
 
-from empathy.core.errors import EmpathyError
+from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.history.gitlog import parse_numstat
 from empathy.core.model import ChangeSet
 from empathy.core.repo import RepoInfo
 
-__all__ = ["BadRevisionError", "range_change", "working_tree_change"]
+__all__ = ["EMPTY_TREE", "BadRevisionError", "change_under_review", "range_change", "working_tree_change"]
 
 
 #: git's empty tree: the base of a root commit's change.
@@ -80,4 +80,19 @@ def range_change(repo: RepoInfo, spec: str) -> ChangeSet:
         ) from None
     raw: bytes = repo.git.diff("--numstat", "-z", "-M", base_sha, head_sha, stdout_as_string=False)
     author: str = repo.git.log("-1", "--format=%aE", head_sha)
-    return _from_numstat(raw, base=base_sha, head=head_sha, author=author.strip())
+    change = _from_numstat(raw, base=base_sha, head=head_sha, author=author.strip())
+    listing: str = repo.git.rev_list(head_sha if base_sha == EMPTY_TREE else f"{base_sha}..{head_sha}")
+    change.commits = [s for s in listing.split() if s]
+    change.message = str(repo.git.log("-1", "--format=%B", head_sha))
+    return change
+
+
+def change_under_review(repo: RepoInfo, spec: str | None = None, diff: bool = False) -> ChangeSet | None:
+    """The change a question is about: a range or commit (``spec``), the work tree (``diff``), or None."""
+    if diff and spec:
+        raise ConfigError("give either --diff or --range, not both")
+    if diff:
+        return working_tree_change(repo)
+    if spec:
+        return range_change(repo, spec)
+    return None

@@ -77,6 +77,12 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "disable_plugins": SettingSpec([], "plugin ids not to load"),
     "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),
     "top": SettingSpec(20, "rows shown by `empathy analyze`"),
+    "remine_commits": SettingSpec(
+        1, "re-run a miner once this many commits were ingested since its last successful run"
+    ),
+    "partner_min_share": SettingSpec(
+        0.5, "warn that a usual partner is untouched when it changed with the file in this share of its commits"
+    ),
 }
 
 #: Old names still read, each with a warning naming the new one (removed in a later release).

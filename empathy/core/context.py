@@ -7,16 +7,20 @@ history is loaded once per run and shared, read-only, by every plugin.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from empathy.core.config import Settings
 from empathy.core.history.view import History
 from empathy.core.model import ChangeSet, Event
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
+
+if TYPE_CHECKING:
+    from empathy.core.partners import MissingPartner
+    from empathy.core.predict.forecast import ForecastRun
 
 __all__ = ["AnalysisContext", "MiningContext", "is_source_path"]
 
@@ -67,7 +71,9 @@ class AnalysisContext:
     ``change`` is set when the question is about a change (a working-tree
     diff or a commit range): levels then say what concerns that change.
     ``paths`` narrows the answer to some files (an editor asks about one).
-    ``forecasts`` is filled lazily by :mod:`empathy.core.predict.forecast`.
+    :meth:`file_forecast` and :meth:`partners` ask the workspace's use-cases,
+    so a level plugin reads the same forecast and the same partners as every
+    surface (one cache, one rule).
     """
 
     repo: RepoInfo
@@ -83,10 +89,27 @@ class AnalysisContext:
     #: Where a plugin sends events (``empathy.core.events``); the workspace
     #: passes them to every ``handle_event`` listener.
     emit: Callable[[Event], None] | None = None
+    #: the workspace's forecast use-case (set by the workspace; None in a bare context)
+    forecast_provider: Callable[[], ForecastRun] | None = field(default=None, repr=False)
+    #: the workspace's partners use-case
+    partners_provider: Callable[[Collection[str]], list[MissingPartner]] | None = field(default=None, repr=False)
 
     def for_plugin(self, plugin: str) -> AnalysisContext:
-        """A copy carrying ``plugin``'s own settings."""
+        """A copy carrying ``plugin``'s own settings (the forecast, once computed, is shared)."""
         return dataclasses.replace(self, settings=self.core_settings.plugin(plugin), plugin=plugin)
+
+    def file_forecast(self) -> ForecastRun | None:
+        """The current file forecast (computed once per head and settings), or None without history."""
+        if self.history is None or not self.history.commits or self.forecast_provider is None:
+            return None
+        if self.forecasts is None:
+            self.forecasts = [self.forecast_provider()]
+        first = self.forecasts[0] if self.forecasts else None
+        return first
+
+    def partners(self, changed: Collection[str]) -> list[MissingPartner]:
+        """Usual partners of ``changed`` that are untouched (empty in a bare context)."""
+        return [] if self.partners_provider is None else self.partners_provider(changed)
 
     def is_source(self, path: str) -> bool:
         return is_source_path(self.core_settings, path)

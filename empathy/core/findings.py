@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from empathy.core.host import CallResult
 from empathy.core.ignore import read_worktree, split_ignored
@@ -38,6 +38,13 @@ class FindingsReport:
     @property
     def errors(self) -> dict[str, str]:
         return {r.plugin: r.error for r in self.results if r.error}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "held_back": len(self.hidden),
+            "plugins": {r.plugin: {"seconds": round(r.seconds, 3), "error": r.error} for r in self.results},
+        }
 
 
 def rank_findings(findings: list[Finding]) -> list[Finding]:

@@ -234,6 +234,11 @@ class ChangeSet:
     head: str = ""
     #: per path: (lines added, lines deleted); None counts for binary files
     lines: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    #: the commits of a range (empty for a working-tree diff): the change model leaves them out
+    #: of what it learns from, so a change is never judged by its own outcome
+    commits: list[str] = field(default_factory=list)
+    #: the message of the range's head commit (empty for a working-tree diff)
+    message: str = ""
 
 
 @dataclass

@@ -32,7 +32,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from empathy.core.model import Event
+from empathy.core.model import Event, Finding
 from empathy.core.store.store import Store
 from empathy.core.store.tables import OutcomeRow, ThresholdRow
 
@@ -51,6 +51,7 @@ __all__ = [
     "THRESHOLD_EVENT",
     "ThresholdChange",
     "TrustEstimate",
+    "TrustGate",
     "TrustLedger",
     "beta_quantile",
     "fold_outcomes",
@@ -319,6 +320,14 @@ class TrustLedger:
         with self.store.session() as s:
             rows = s.exec(select(ThresholdRow).where(ThresholdRow.repo_id == self.repo_id)).all()
         return {row.rule: self._clip(row.threshold) for row in rows}
+
+    def gate(self) -> TrustGate:
+        """The trust rule as it stands now (thresholds and level policy read once)."""
+        return TrustGate(
+            default_threshold=self.default_threshold,
+            thresholds=self.thresholds(),
+            levels_allowed={level: self.level_allowed(level) for level in range(2, 6)},
+        )
 
     def should_surface(self, rule: str, confidence: float) -> bool:
         """Show a finding of ``rule`` only when its confidence reaches the rule's threshold."""
@@ -600,3 +609,31 @@ def beta_quantile(p: float, a: float, b: float) -> float:
         else:
             hi = mid
     return (lo + hi) / 2.0
+
+
+@dataclass
+class TrustGate:
+    """Which findings surface: the trust rule, read from the ledger once so a lookup never touches the store.
+
+    Level 1 (an answer to a question the user asked) always surfaces; other
+    levels when the repository's record allows the level and the finding's
+    value (its probability, else the evidence's confidence, else its score)
+    reaches its rule's threshold.  Every surface uses this one rule
+    (:meth:`TrustLedger.gate`).
+    """
+
+    default_threshold: float
+    thresholds: dict[str, float] = field(default_factory=dict)
+    levels_allowed: dict[int, bool] = field(default_factory=dict)
+
+    def __call__(self, finding: Finding) -> bool:
+        level = int(finding.level)
+        if level == 1:
+            return True
+        if not self.levels_allowed.get(level, True):
+            return False
+        if finding.probability is not None:
+            value = finding.probability
+        else:
+            value = float(finding.evidence.get("confidence", finding.score))
+        return value >= self.thresholds.get(finding.code, self.default_threshold)

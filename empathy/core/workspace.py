@@ -1,15 +1,19 @@
-"""One repository opened for work: settings, store, plugins, ingest and mining.
+"""One repository opened for work, and the use-cases every surface calls on it.
 
 Every surface (CLI, language server, gate, service) goes through this module
-so the order of precedence, the store location and the plugin isolation are
-the same everywhere.
+so the order of precedence, the store location, the plugin isolation and
+each use-case are the same everywhere: ``refresh`` (ingest, then re-mine what
+is stale), ``findings``, ``forecast``, ``partners``, ``change_risk`` and
+``backtest``.  The heavier use-cases live in :mod:`empathy.core.usecases`;
+the methods here are their one entry point (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +32,12 @@ if TYPE_CHECKING:
     from empathy.core.agents.adaptation import Experiment
     from empathy.core.context import AnalysisContext
     from empathy.core.findings import FindingsReport
+    from empathy.core.partners import MissingPartner
     from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
+    from empathy.core.usecases.backtest import Backtest
+    from empathy.core.usecases.forecast import Forecast
+    from empathy.core.usecases.refresh import Refresh
+    from empathy.core.usecases.risk import ChangeAssessment
 
 __all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
 
@@ -47,6 +56,22 @@ class MineReport:
     @property
     def errors(self) -> dict[str, str]:
         return {r.plugin: r.error for r in self.results if r.error}
+
+    def to_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for p in self.patterns:
+            counts[p.plugin] = counts.get(p.plugin, 0) + 1
+        return {
+            "plugins": [
+                {
+                    "plugin": r.plugin,
+                    "patterns": counts.get(r.plugin, 0),
+                    "seconds": round(r.seconds, 3),
+                    "error": r.error,
+                }
+                for r in self.results
+            ]
+        }
 
 
 @dataclass
@@ -70,11 +95,94 @@ class Workspace:
         """Hand ``event`` to every ``handle_event`` listener (each alone, with a time-out; never raises)."""
         self.host.call_each("handle_event", timeout=10.0, event=event)
 
-    def settings_is_source(self) -> Callable[[str], bool]:
-        """The source-file test of the settings (suffixes and exclusions)."""
+    @functools.cached_property
+    def is_source(self) -> Callable[[str], bool]:
+        """The source-file test of the settings (suffixes and exclusions); cached, paths repeat."""
         from empathy.core.context import is_source_path
 
-        return lambda path: is_source_path(self.settings, path)
+        return functools.cache(lambda path: is_source_path(self.settings, path))
+
+    @functools.cached_property
+    def is_python_source(self) -> Callable[[str], bool]:
+        """Python source files, as the file forecast and the change model count them."""
+        return functools.cache(lambda path: path.endswith(".py") and self.is_source(path))
+
+    # -- use-cases ------------------------------------------------------------------
+    def refresh(
+        self,
+        *,
+        ingest_progress: Callable[[int, int], None] | None = None,
+        mine_progress: Callable[[str], None] | None = None,
+        remine_commits: int | None = None,
+        defer_slow: bool = False,
+    ) -> Refresh:
+        """Ingest new commits, then re-run the stale miners (:mod:`empathy.core.usecases.refresh`)."""
+        from empathy.core.usecases.refresh import refresh
+
+        return refresh(
+            self,
+            ingest_progress=ingest_progress,
+            mine_progress=mine_progress,
+            remine_commits=remine_commits,
+            defer_slow=defer_slow,
+        )
+
+    def forecast(
+        self,
+        as_of: int | None = None,
+        horizon_days: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Forecast:
+        """The file forecast with its track record (:mod:`empathy.core.usecases.forecast`)."""
+        from empathy.core.usecases.forecast import file_forecast
+
+        return file_forecast(self, as_of=as_of, horizon_days=horizon_days, progress=progress)
+
+    def partners(self, changed: Collection[str]) -> list[MissingPartner]:
+        """Usual partners of the ``changed`` files that the change leaves untouched (:mod:`empathy.core.partners`)."""
+        from empathy.core.partners import missing_partners
+
+        patterns = self.store.patterns(self.repo_id, kind="coupling")
+        return list(missing_partners(patterns, set(changed), float(self.settings["partner_min_share"])))
+
+    def change_risk(
+        self,
+        change: ChangeSet,
+        *,
+        szz_budget: int | None = None,
+        szz_seconds: float | None = None,
+        progress: Callable[[str], None] | None = None,
+        phase: Callable[[str], None] | None = None,
+    ) -> ChangeAssessment:
+        """Model score, history signals and findings for a change (:mod:`empathy.core.usecases.risk`)."""
+        from empathy.core.usecases.risk import assess_change
+
+        return assess_change(
+            self, change, szz_budget=szz_budget, szz_seconds=szz_seconds, progress=progress, phase=phase
+        )
+
+    def backtest(
+        self,
+        horizon_days: int = 365,
+        cutoffs: int = 6,
+        changes: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> Backtest:
+        """Our models beside the baselines, stored as the track record (:mod:`empathy.core.usecases.backtest`)."""
+        from empathy.core.usecases.backtest import backtest
+
+        return backtest(self, horizon_days=horizon_days, cutoffs=cutoffs, changes=changes, progress=progress)
+
+    def register(self, plugin: object, name: str) -> None:
+        """Add a plugin to this open workspace as if it were installed (tests, notebooks).
+
+        Its ``settings_defaults`` are merged at once, exactly as for an
+        installed plugin at open time.
+        """
+        self.host.register(plugin, name)
+        for result in self.host.call_each("settings_defaults", timeout=10.0):
+            if result.plugin == name and result.ok and isinstance(result.value, dict):
+                self.settings.add_plugin_defaults(result.plugin, result.value)
 
     def classifier(self) -> FixClassifier:
         return FixClassifier(self.settings["fix_pattern"], self.settings["fix_exclude_pattern"])
@@ -104,6 +212,7 @@ class Workspace:
         (time, count, error) is stored, for miners, levels and risk scorers alike.
         """
         timeout = float(self.settings["plugin_timeout"])
+        commits = self.store.refresh_repository(self.repo_id).commit_count if hook == "mine_patterns" else None
         results: list[CallResult] = []
         for name in self.host.implementations(hook):
             if only is not None and name not in only:
@@ -116,7 +225,7 @@ class Workspace:
                 result.error = f"TypeError: {hook} returned {type(value).__name__}, not a list of {item_type.__name__}"
                 result.value = None
             self.store.record_plugin_run(
-                self.repo_id, name, hook, result.seconds, len(result.value) if result.ok else 0, result.error
+                self.repo_id, name, hook, result.seconds, len(result.value) if result.ok else 0, result.error, commits
             )
             results.append(result)
         return results
@@ -213,6 +322,8 @@ class Workspace:
             change=change,
             paths=paths,
             emit=self.emit,
+            forecast_provider=functools.cache(lambda: self.forecast().run),
+            partners_provider=self.partners,
         )
 
     def change_signals(self, change: ChangeSet) -> tuple[list[RiskFactor], dict[str, str]]:
@@ -309,30 +420,8 @@ class Workspace:
             raise ConfigError(f"[tool.empathy.plugins.adaptation]: {exc}") from exc
 
     def gate(self) -> Callable[[Finding], bool]:
-        """Trust decides: is the finding's level allowed, and does it clear its rule's threshold?
-
-        The value compared with the threshold is the forecast's probability, or
-        else the evidence's confidence (how much data stands behind the claim),
-        or else the finding's score.
-        """
-        ledger = self.trust()
-        allowed: dict[int, bool] = {}
-
-        def gate(finding: Finding) -> bool:
-            level = int(finding.level)
-            if level == 1:
-                return True  # an answer to a question the user asked is never held back
-            if level not in allowed:
-                allowed[level] = ledger.level_allowed(level)
-            if not allowed[level]:
-                return False
-            if finding.probability is not None:
-                value = finding.probability
-            else:
-                value = float(finding.evidence.get("confidence", finding.score))
-            return ledger.should_surface(finding.code, value)
-
-        return gate
+        """Trust decides which findings surface (:class:`empathy.core.trust.TrustGate`, the one rule)."""
+        return self.trust().gate()
 
 
 def rank_patterns(patterns: list[Pattern]) -> list[Pattern]:

@@ -19,12 +19,11 @@ stored decisions) all call this.  One evaluation:
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,33 +152,6 @@ def _merge_base(ws: Workspace, base: str, head: str) -> str:
         raise BadRevisionError(f"{base[:12]} and {head[:12]} have no common ancestor in {ws.repo.root}", hint) from None
 
 
-def _link_fixes(ws: Workspace, seconds: float) -> tuple[int, int]:
-    """B-SZZ for at most ``seconds`` (newest fixes first, persisted); (linked now, still left)."""
-    from empathy.core.predict.jit import ensure_szz
-
-    history = ws.history()
-    is_source = ws.settings_is_source()
-    start = time.monotonic()
-    before = left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, is_source, 0)
-    while left and time.monotonic() - start < seconds:
-        now_left = ensure_szz(ws.repo, ws.store, ws.repo_id, history, is_source, 50)  # small chunks: a tight bound
-        if now_left == left:
-            break
-        left = now_left
-    return before - left, left
-
-
-def _py_source(ws: Workspace) -> Callable[[str], bool]:
-    """Python source files, as the change model counts them; cached (the history repeats paths)."""
-    from empathy.core.context import is_source_path
-
-    @functools.cache
-    def is_py_source(path: str) -> bool:
-        return path.endswith(".py") and is_source_path(ws.settings, path)
-
-    return is_py_source
-
-
 def _signal_dict(f: RiskFactor, contribution: float) -> dict[str, Any]:
     return {
         "name": f.name,
@@ -274,30 +246,21 @@ def decide_gate(
     head_sha = _resolve(ws, head, "head")
     merge_base = _merge_base(ws, base_sha, head_sha)
     change = range_change(ws.repo, f"{merge_base}..{head_sha}")
-    ingest = ws.ingest()
+    refreshed = ws.refresh(remine_commits=settings.remine_commits)
+    ingest = refreshed.ingest
+    mined = refreshed.mined is not None
     history = ws.history()
-    phase("ingest")
-    mined = False
-    if ingest.new_commits >= max(1, settings.remine_commits) or not ws.store.patterns(ws.repo_id):
-        ws.mine()
-        mined = True
-    phase("mine")
+    phase("refresh")
     # Mining links the newest fixes itself (the fixes miner's szz_budget); a run that had
     # to mine spends that time out of the linking budget, so a cold run stays bounded.
-    linked_now, fixes_left = _link_fixes(ws, max(0.0, settings.szz_seconds - phases.get("mine", 0.0)))
-    phase("szz")
+    assessment = ws.change_risk(change, szz_seconds=max(0.0, settings.szz_seconds - phases["refresh"]), phase=phase)
+    linked_now, fixes_left = assessment.fixes_linked_now, assessment.fixes_left
+    model = assessment.model
+    signals, signal_errors = assessment.signals, assessment.signal_errors
+    findings_report = assessment.findings
+    range_shas = set(change.commits)
 
     from empathy.core.history.szz import szz_links
-    from empathy.core.predict.risk import score_change
-
-    listing: str = ws.repo.git.rev_list(f"{merge_base}..{head_sha}")
-    range_shas = {s for s in listing.split() if s}
-    message: str = ws.repo.git.log("-1", "--format=%B", head_sha)
-    model = score_change(ws.repo, ws.store, ws.repo_id, history, change, _py_source(ws), range_shas, message)
-    phase("model")
-    signals, signal_errors = ws.change_signals(change)
-    phase("signals")
-    findings_report = ws.findings(change=change)
     phase("findings")
 
     # -- the track record, as of a time taken from the inputs ---------------------

@@ -15,38 +15,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from empathy.core.ignore import IgnoreMap
-from empathy.core.model import Finding, Level, Location, Pattern, Severity
-from empathy.plugins._common import missing_partners
+from empathy.core.model import Finding, Level, Pattern
+from empathy.core.partners import missing_partner_finding, missing_partners
+from empathy.core.trust import TrustGate
 
-__all__ = ["FindingsIndex", "SnapshotGate"]
+__all__ = ["FindingsIndex"]
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-
-
-@dataclass
-class SnapshotGate:
-    """The trust gate of :meth:`Workspace.gate`, read once so lookups never touch the store.
-
-    Same rule: level 1 always surfaces; other levels when the repository's
-    record allows the level and the finding's value (probability, else
-    evidence confidence, else score) reaches its rule's threshold.
-    """
-
-    default_threshold: float
-    thresholds: dict[str, float] = field(default_factory=dict)
-    levels_allowed: dict[int, bool] = field(default_factory=dict)
-
-    def __call__(self, finding: Finding) -> bool:
-        level = int(finding.level)
-        if level == 1:
-            return True
-        if not self.levels_allowed.get(level, True):
-            return False
-        if finding.probability is not None:
-            value = finding.probability
-        else:
-            value = float(finding.evidence.get("confidence", finding.score))
-        return value >= self.thresholds.get(finding.code, self.default_threshold)
 
 
 @dataclass
@@ -57,7 +32,7 @@ class FindingsIndex:
     by_path: dict[str, list[Finding]] = field(default_factory=dict)
     couplings: list[Pattern] = field(default_factory=list)
     partner_min_share: float = 0.5
-    gate: SnapshotGate | None = None
+    gate: TrustGate | None = None
     generation: int = 0
     #: path -> the file's forecast (probability, rank, drivers), for the hover
     forecasts: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -71,7 +46,7 @@ class FindingsIndex:
         findings: Iterable[Finding],
         patterns: Iterable[Pattern],
         partner_min_share: float,
-        gate: SnapshotGate | None,
+        gate: TrustGate | None,
         generation: int,
         forecasts: dict[str, dict[str, object]] | None = None,
     ) -> FindingsIndex:
@@ -90,7 +65,7 @@ class FindingsIndex:
             forecasts=forecasts or {},
         )
 
-    def with_gate(self, gate: SnapshotGate, generation: int, trust_version: int) -> FindingsIndex:
+    def with_gate(self, gate: TrustGate, generation: int, trust_version: int) -> FindingsIndex:
         """The same findings under new trust thresholds (after feedback)."""
         return FindingsIndex(
             trust_version=trust_version,
@@ -109,42 +84,11 @@ class FindingsIndex:
         On a changed file: its usual partners that are untouched.  On an
         untouched file: the changed files it usually changes with.
         """
-        out: list[Finding] = []
-        for m in missing_partners(self.couplings, changed, self.partner_min_share):
-            if m.changed == path:
-                reason = (
-                    f"you changed {m.changed}; {m.partner} changed with it in {m.shared_revs} of "
-                    f"{m.revs_changed} commits and is untouched"
-                )
-                action = f"Check whether {m.partner} needs the matching change (open it next to {m.changed})"
-            elif m.partner == path:
-                reason = (
-                    f"{m.changed} is changed; this file changed with it in {m.shared_revs} of "
-                    f"{m.revs_changed} commits and is untouched"
-                )
-                action = f"Check whether this file needs the matching change for {m.changed}"
-            else:
-                continue
-            out.append(
-                Finding(
-                    code="missing-partner",
-                    level=Level.PROACTIVE,
-                    severity=Severity.WARNING,
-                    location=Location(path),
-                    reason=reason,
-                    action=action,
-                    source="proactive",
-                    evidence={
-                        "changed": m.changed,
-                        "partner": m.partner,
-                        "shared_revs": m.shared_revs,
-                        "revs_changed": m.revs_changed,
-                        "share": m.share,
-                    },
-                    score=m.share,
-                )
-            )
-        return out
+        return [
+            missing_partner_finding(m, on=path)
+            for m in missing_partners(self.couplings, changed, self.partner_min_share)
+            if path in (m.changed, m.partner)
+        ]
 
     def lookup(
         self, path: str, changed: Collection[str], ignores: IgnoreMap, min_severity: str = "info"

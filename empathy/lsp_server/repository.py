@@ -17,22 +17,16 @@ from typing import Any
 
 from empathy.core.changes import working_tree_change
 from empathy.core.errors import EmpathyError
-from empathy.core.history.ingest import IngestReport
 from empathy.core.model import CodeAction, Finding
+from empathy.core.trust import TrustGate
+from empathy.core.usecases.refresh import Refresh
 from empathy.core.workspace import MineReport, Workspace, open_workspace
-from empathy.lsp_server.index import FindingsIndex, SnapshotGate
+from empathy.lsp_server.index import FindingsIndex
 from empathy.lsp_server.settings import EditorSettings, analysis_overrides
 
 __all__ = ["RepoState", "find_root"]
 
 _OPEN_LOCK = threading.Lock()
-
-#: Miners known to take long on large histories (SZZ blames every fix); mined after the first diagnostics.
-SLOW_MINERS = frozenset({"fixes"})
-#: Levels known to take long after new commits (the anticipatory level trains the forecast model).
-SLOW_LEVELS = frozenset({"anticipatory"})
-#: A miner or level whose last run took longer than this runs after the first diagnostics too.
-SLOW_SECONDS = 2.0
 
 
 def find_root(directory: Path) -> Path | None:
@@ -101,34 +95,17 @@ class RepoState:
             return None
         return out.stdout.strip() or None
 
-    def ingest(self, progress: Callable[[int, int], None]) -> IngestReport:
+    def refresh(self, ingest_progress: Callable[[int, int], None], mine_progress: Callable[[str], None]) -> Refresh:
+        """Ingest and run the stale quick miners; the slow ones are left in ``Refresh.deferred``."""
         assert self.ws is not None
-        return self.ws.ingest(progress=progress)
-
-    def split(self, hook: str, known_slow: frozenset[str]) -> tuple[list[str], list[str]]:
-        """(quick, slow) plugins of ``hook``: slow ones run after the first diagnostics are out.
-
-        Slow means: the plugin's last recorded run took over ``SLOW_SECONDS``, or,
-        with no record yet, it is one of ``known_slow``.
-        """
-        assert self.ws is not None
-        names = self.ws.host.implementations(hook)
-        last: dict[str, float] = {}
-        for run in self.ws.store.plugin_runs():
-            if run.repo_id == self.ws.repo_id and run.hook == hook and run.plugin in names:
-                last[run.plugin] = float(run.seconds)
-        slow = [n for n in names if (last[n] > SLOW_SECONDS if n in last else n in known_slow)]
-        return [n for n in names if n not in slow], slow
-
-    def miners(self) -> tuple[list[str], list[str]]:
-        return self.split("mine_patterns", SLOW_MINERS)
+        return self.ws.refresh(ingest_progress=ingest_progress, mine_progress=mine_progress, defer_slow=True)
 
     def levels(self) -> tuple[list[str], list[str]]:
-        return self.split("level_findings", SLOW_LEVELS)
-
-    def needs_mining(self, report: IngestReport) -> bool:
+        """(quick, slow) level plugins: after new commits the slow ones answer after the first diagnostics."""
         assert self.ws is not None
-        return bool(report.new_commits) or not self.ws.store.patterns(self.ws.repo_id)
+        from empathy.core.usecases.refresh import quick_and_slow
+
+        return quick_and_slow(self.ws, "level_findings")
 
     def mine(self, only: list[str], progress: Callable[[str], None]) -> MineReport:
         assert self.ws is not None
@@ -149,7 +126,7 @@ class RepoState:
             head=ws.repo.head,
             findings=report.findings + report.ignored,  # the buffer's comments decide, not the file on disk
             patterns=ws.store.patterns(ws.repo_id),
-            partner_min_share=float(ws.settings.plugin("proactive").get("missing_partner_min_share", 0.5)),
+            partner_min_share=float(ws.settings["partner_min_share"]),
             gate=self.snapshot_gate(),
             generation=self.generation,
             forecasts=self.forecasts() if only is None else {},
@@ -157,39 +134,19 @@ class RepoState:
         index.trust_version = seen
         return index, report.errors
 
-    def snapshot_gate(self) -> SnapshotGate:
+    def snapshot_gate(self) -> TrustGate:
         """The trust ledger's thresholds and level policy as they are now."""
         assert self.ws is not None
-        ledger = self.ws.trust()
-        return SnapshotGate(
-            default_threshold=ledger.default_threshold,
-            thresholds=ledger.thresholds(),
-            levels_allowed={level: ledger.level_allowed(level) for level in (3, 4, 5)},
-        )
+        return self.ws.trust().gate()
 
     def forecasts(self) -> dict[str, dict[str, object]]:
-        """Each source file's forecast as the anticipatory level computed it (read from the forecast cache)."""
-        from empathy.core.predict.forecast import cached_forecast
-
+        """Each source file's forecast for the hover: the workspace's one forecast (cached per head)."""
         ws = self.ws
         assert ws is not None
-        history = ws.history()
-        if not history.commits:
+        if not ws.history().commits:
             return {}
-        settings = ws.settings
-        # The same key as the anticipatory level, so this is a read of the run it just cached.
-        key = "|".join(str(settings[n]) for n in ("exclude", "source_suffixes", "fix_pattern", "fix_exclude_pattern"))
-        is_source = ws.settings_is_source()
         try:
-            run = cached_forecast(
-                ws.store,
-                ws.repo_id,
-                ws.repo,
-                history,
-                lambda p: p.endswith(".py") and is_source(p),
-                int(settings["horizon_days"]),
-                key,
-            )
+            run = ws.forecast().run
         except Exception as exc:  # noqa: BLE001 - the hover loses its forecast line, nothing else
             self.log(f"{self.root.name}: no forecast for the hover: {type(exc).__name__}: {exc}")
             return {}

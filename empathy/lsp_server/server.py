@@ -230,22 +230,18 @@ class EmpathyServer(LanguageServer):
         if old is not None:
             old.store.engine.dispose()
         report("reading history", 0)
-        ingested = await self.run(self._locked(state, state.ingest), ingest_progress)
-        lap(f"read {ingested.new_commits} new commits")
+        refreshed = await self.run(self._locked(state, state.refresh), ingest_progress, mine_progress)
+        ingested = refreshed.ingest
+        mined_now = [r.plugin for r in refreshed.mined.results] if refreshed.mined else []
+        lap(f"read {ingested.new_commits} new commits" + (f", mined with {', '.join(mined_now)}" if mined_now else ""))
         for warning in ingested.warnings[:5]:
             self.log_message(f"{state.root.name}: {warning}", t.MessageType.Warning)
+        self.report_plugin_errors(state, "mining", refreshed.errors)
         report("history read", 60)
-        mine = await self.run(self._locked(state, state.needs_mining), ingested)
-        slow: list[str] = []
-        if mine:
-            quick, slow = await self.run(state.miners)
-            mined = await self.run(self._locked(state, state.mine), quick, mine_progress)
-            self.report_plugin_errors(state, "mining", mined.errors)
-            lap(f"mined with {', '.join(quick)}")
         if ingested.new_commits:
             # After new commits a slow level (the forecast retrains) would hold every diagnostic
             # back: show the quick levels' findings first, then all of them.
-            quick_levels, slow_levels = await self.run(state.levels)
+            quick_levels, slow_levels = await self.run(self._locked(state, state.levels))
             if slow_levels:
                 report("asking the quick levels", 65)
                 await self.index(state, quick_levels)
@@ -253,6 +249,7 @@ class EmpathyServer(LanguageServer):
         report("asking the levels", 70)
         await self.index(state)
         lap("asked the levels")
+        slow = refreshed.deferred
         if slow:
             report(f"mining {', '.join(slow)} (diagnostics are already shown)", 85)
             mined = await self.run(self._locked(state, state.mine), slow, mine_progress)

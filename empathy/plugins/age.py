@@ -12,10 +12,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import DAY, date, saturate, source_files
+from empathy.plugin import DAY, MiningContext, Pattern, date, hookimpl, saturate, source_files
 
 PLUGIN = "age"
 

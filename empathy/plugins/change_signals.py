@@ -18,17 +18,14 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from empathy.core.context import AnalysisContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import ChangeSet, Pattern, RiskFactor
-from empathy.plugins._common import missing_partners
+from empathy.plugin import AnalysisContext, ChangeSet, Pattern, RiskFactor, hookimpl, missing_partner_factor
 
 PLUGIN = "change-signals"
 
 
 @hookimpl
 def settings_defaults() -> dict[str, Any]:
-    return {"partner_min_share": 0.5, "large_percentile": 0.9}
+    return {"large_percentile": 0.9}
 
 
 def _by_kind(patterns: list[Pattern], kind: str, paths: set[str]) -> list[Pattern]:
@@ -57,18 +54,7 @@ def score_change_risk(context: AnalysisContext, change: ChangeSet) -> list[RiskF
                     paths=sorted(p.subjects[0] for p in hits),
                 )
             )
-    min_share = float(context.settings.get("partner_min_share", 0.5))
-    for m in missing_partners(patterns, changed, min_share):
-        factors.append(
-            RiskFactor(
-                name="partner-missing",
-                score=round(m.share, 4),
-                reason=f"{m.partner} changed with {m.changed} in {m.share:.0%} of its commits and is untouched",
-                source=PLUGIN,
-                evidence={"changed": m.changed, "partner": m.partner, "shared_revs": m.shared_revs},
-                paths=[m.partner],
-            )
-        )
+    factors.extend(missing_partner_factor(m, source=PLUGIN) for m in context.partners(changed))
     history = context.history
     if history is not None and change.author_email:
         author = change.author_email.lower()

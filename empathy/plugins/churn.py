@@ -12,10 +12,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import DAY, date, head_loc, percentile_ranks, saturate, source_files
+from empathy.plugin import (
+    DAY,
+    MiningContext,
+    Pattern,
+    date,
+    head_loc,
+    hookimpl,
+    percentile_ranks,
+    saturate,
+    source_files,
+)
 
 PLUGIN = "churn"
 

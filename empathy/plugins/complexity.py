@@ -19,11 +19,17 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.history.blobs import BlobReader, indentation_complexity
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import DAY, date, saturate, source_files
+from empathy.plugin import (
+    DAY,
+    BlobReader,
+    MiningContext,
+    Pattern,
+    date,
+    hookimpl,
+    indentation_complexity,
+    saturate,
+    source_files,
+)
 
 PLUGIN = "complexity"
 

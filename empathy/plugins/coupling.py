@@ -15,10 +15,7 @@ from collections import Counter
 from itertools import combinations
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import date, saturate
+from empathy.plugin import MiningContext, Pattern, date, hookimpl, module_of, saturate
 
 PLUGIN = "coupling"
 
@@ -26,11 +23,6 @@ PLUGIN = "coupling"
 @hookimpl
 def settings_defaults() -> dict[str, Any]:
     return {"min_revs": 5, "min_shared_revs": 5, "min_degree": 30, "max_changeset_size": 30}
-
-
-def _module(path: str) -> str:
-    parts = path.split("/")
-    return "/".join(parts[:2]) if len(parts) > 2 else parts[0] if len(parts) > 1 else "."
 
 
 @hookimpl
@@ -61,7 +53,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
         if degree < min_degree:
             continue
         pa, pb = files[a].path, files[b].path
-        cross = _module(pa) != _module(pb)
+        cross = module_of(pa) != module_of(pb)
         patterns.append(
             Pattern(
                 kind="coupling",

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from empathy.core.agents.orchestrator import Request
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding
+from empathy.plugin import Finding, Request, hookimpl
 
 PLUGIN = "findings-agent"
 

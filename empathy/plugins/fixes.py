@@ -17,11 +17,18 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.history.szz import run_szz, szz_links
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import DAY, date, percentile_ranks, saturate, source_files
+from empathy.plugin import (
+    DAY,
+    MiningContext,
+    Pattern,
+    date,
+    hookimpl,
+    percentile_ranks,
+    run_szz,
+    saturate,
+    source_files,
+    szz_links,
+)
 
 PLUGIN = "fixes"
 

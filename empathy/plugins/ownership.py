@@ -16,10 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from empathy.core.context import MiningContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Pattern
-from empathy.plugins._common import DAY, date, saturate, source_files
+from empathy.plugin import DAY, MiningContext, Pattern, date, hookimpl, saturate, source_files
 
 PLUGIN = "ownership"
 

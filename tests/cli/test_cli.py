@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import empathy.cli.app as cli
+import empathy.cli._common as common
 from empathy import __version__
 from empathy.core.config import CORE_SETTINGS
 from empathy.core.hookspecs import hookimpl
@@ -290,7 +290,7 @@ def test_unexpected_errors_are_one_line_with_exit_70(project: RepoBuilder, monke
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli, "open_workspace", broken)
+    monkeypatch.setattr(common, "open_workspace", broken)
     result = invoke("analyze", project.path)
     assert result.exit_code == 70
     err = flat(result.stderr)
@@ -302,7 +302,7 @@ def test_interrupt_exits_130(project: RepoBuilder, monkeypatch: pytest.MonkeyPat
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "open_workspace", interrupted)
+    monkeypatch.setattr(common, "open_workspace", interrupted)
     result = invoke("mine", project.path)
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
@@ -377,7 +377,7 @@ def test_mine_plugin_option_runs_only_that_miner(project: RepoBuilder, tmp_path:
 def test_mine_plugin_option_with_progress_display(
     project: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_progress_enabled", lambda json_mode: not json_mode)  # as on a terminal
+    monkeypatch.setattr(common, "progress_enabled", lambda json_mode: not json_mode)  # as on a terminal
     result = invoke("mine", "--plugin", "churn", project.path, env=db_env(tmp_path, "s.db"))
     assert result.exit_code == 0
     assert "churn" in result.stdout

@@ -17,7 +17,7 @@ import pytest
 
 from empathy.core.model import ChangeSet, Finding, Level, Severity
 from empathy.core.workspace import Workspace
-from empathy.plugins._common import date
+from empathy.plugin import date
 from empathy.plugins.levels import systemic
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import DAY, build_template, clone, day_ts, workspace

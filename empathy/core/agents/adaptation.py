@@ -38,22 +38,25 @@ import getpass
 import hashlib
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
+from empathy.core.model import Finding
 from empathy.core.store.tables import OutcomeRow
 from empathy.core.trust import ThresholdChange, TrustLedger
 
 __all__ = [
+    "STRATEGIES",
     "ABReport",
     "ArmStats",
     "Experiment",
     "adapt_from_deploys",
     "assign_arm",
+    "check_strategies",
     "current_user",
     "prob_b_beats_a",
     "record_ab_feedback",
@@ -62,6 +65,40 @@ __all__ = [
 
 _PERIOD_SECONDS = {"day": 86_400, "week": 7 * 86_400}
 DEPLOY_FAILURES = frozenset({"deploy_failure", "rollback"})
+
+
+def _by_value(findings: list[Finding]) -> list[Finding]:
+    return list(findings)
+
+
+def _by_severity(findings: list[Finding]) -> list[Finding]:
+    def key(f: Finding) -> tuple[int, float]:
+        strength = f.probability if f.probability is not None else min(f.score, 1.0)
+        return (-f.severity.rank, -strength)
+
+    return sorted(findings, key=key)  # stable: ties keep the insights order
+
+
+def _forecasts_first(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: -int(f.level) if int(f.level) >= 4 else 0)
+
+
+#: The ranking strategies an experiment's arms can name (the adaptation agent orders findings
+#: by its arm's strategy; kept here so settings are checked the same way everywhere).
+STRATEGIES: dict[str, Callable[[list[Finding]], list[Finding]]] = {
+    "value": _by_value,
+    "severity": _by_severity,
+    "recent": _forecasts_first,
+}
+
+
+
+def check_strategies(experiment: Experiment) -> Experiment:
+    """``experiment`` itself, once each arm names a ranking strategy of :data:`STRATEGIES`."""
+    unknown = [a for a in experiment.arms if a not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"unknown ranking strategy {', '.join(unknown)}; known: {', '.join(sorted(STRATEGIES))}")
+    return experiment
 
 
 @dataclass(frozen=True)

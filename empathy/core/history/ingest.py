@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import git
 from sqlalchemy import Connection, insert, select, update
@@ -66,6 +66,16 @@ class IngestReport:
     @property
     def up_to_date(self) -> bool:
         return self.new_commits == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "head": self.head,
+            "new_commits": self.new_commits,
+            "total_commits": self.total_commits,
+            "shallow": self.shallow,
+            "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
+        }
 
 
 def _drain(stream: IO[bytes], sink: list[bytes]) -> None:

@@ -79,6 +79,32 @@ class ForecastRun:
     forecasts: list[FileForecast] = field(default_factory=list)
     ranking: str = ""
 
+    def find(self, path: str) -> FileForecast | None:
+        """The forecast of ``path`` (None for a file outside the forecast)."""
+        return next((f for f in self.forecasts if f.path == path), None)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """The run for scripts (``--json``): rounded numbers, the ``top`` riskiest files or all."""
+        rows = self.forecasts[:top] if top else self.forecasts
+        return {
+            "as_of": self.as_of,
+            "horizon_days": self.horizon_days,
+            "files": self.files,
+            "train_rows": self.train_rows,
+            "base_rate": round(self.base_rate, 4),
+            "fallback": self.fallback or None,
+            "forecasts": [
+                {
+                    "rank": f.rank,
+                    "path": f.path,
+                    "probability": round(f.probability, 4),
+                    "fixes_per_kloc": round(f.per_line * 1000, 4),
+                    "drivers": f.drivers,
+                }
+                for f in rows
+            ],
+        }
+
 
 def _drivers(model: FileModel, snap: FileSnapshot) -> list[str]:
     """The features pushing this file's probability up most (LR coefficient x standardised value)."""

@@ -196,7 +196,14 @@ class Store:
 
     # -- plugin runs ------------------------------------------------------
     def record_plugin_run(
-        self, repo_id: int, plugin: str, hook: str, seconds: float, results: int, error: str | None
+        self,
+        repo_id: int,
+        plugin: str,
+        hook: str,
+        seconds: float,
+        results: int,
+        error: str | None,
+        commits: int | None = None,
     ) -> None:
         with self.session() as s:
             row = s.exec(
@@ -207,6 +214,7 @@ class Store:
                 )
             ).first() or PluginRunRow(repo_id=repo_id, plugin=plugin, hook=hook, ran_at=0)
             row.ran_at, row.seconds, row.results, row.error = int(time.time()), seconds, results, error
+            row.commits = commits
             s.add(row)
             s.commit()
 

@@ -144,6 +144,9 @@ class PluginRunRow(SQLModel, table=True):
     seconds: float = 0.0
     results: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: commits ingested when this run started (None before migration 0009): a miner is stale
+    #: once the history has grown by ``remine_commits`` since its last successful run
+    commits: int | None = None
 
 
 class SzzRow(SQLModel, table=True):

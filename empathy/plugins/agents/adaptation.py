@@ -25,14 +25,21 @@ feedback recorded through this agent's arms moves like any other feedback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from empathy.core.agents.adaptation import Experiment, adapt_from_deploys, assign_arm, unit_key
-from empathy.core.agents.adaptation import current_user as _current_user
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding
+from empathy.plugin import (
+    STRATEGIES,
+    Experiment,
+    Finding,
+    adapt_from_deploys,
+    assign_arm,
+    check_strategies,
+    hookimpl,
+    unit_key,
+)
+from empathy.plugin import current_user as _current_user
 
 __all__ = [
     "DEFAULTS",
@@ -54,30 +61,6 @@ DEFAULTS: dict[str, Any] = {
     "unit": "day",
     "min_n": 20,
     "confidence": 0.95,
-}
-
-
-def _by_value(findings: list[Finding]) -> list[Finding]:
-    return list(findings)
-
-
-def _by_severity(findings: list[Finding]) -> list[Finding]:
-    def key(f: Finding) -> tuple[int, float]:
-        strength = f.probability if f.probability is not None else min(f.score, 1.0)
-        return (-f.severity.rank, -strength)
-
-    return sorted(findings, key=key)  # stable: ties keep the insights order
-
-
-def _forecasts_first(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: -int(f.level) if int(f.level) >= 4 else 0)
-
-
-#: The ranking strategies an experiment's arms can name.
-STRATEGIES: dict[str, Callable[[list[Finding]], list[Finding]]] = {
-    "value": _by_value,
-    "severity": _by_severity,
-    "recent": _forecasts_first,
 }
 
 
@@ -107,17 +90,9 @@ def experiment_for(section: Mapping[str, Any]) -> Experiment | None:
     return check_strategies(Experiment.from_settings(merged))
 
 
-def check_strategies(experiment: Experiment) -> Experiment:
-    """``experiment`` itself, once each arm names a ranking strategy of :data:`STRATEGIES`."""
-    unknown = [a for a in experiment.arms if a not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown ranking strategy {', '.join(unknown)}; known: {', '.join(sorted(STRATEGIES))}")
-    return experiment
-
-
 def current_user(workspace: Any = None) -> str:
     """Who gives the feedback (see :func:`empathy.core.agents.adaptation.current_user`)."""
-    return _current_user(getattr(getattr(workspace, "info", None), "git", None))
+    return _current_user(getattr(getattr(workspace, "repo", None), "git", None))
 
 
 def _section(request: Any) -> dict[str, Any]:

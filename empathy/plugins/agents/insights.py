@@ -66,8 +66,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Severity
+from empathy.plugin import Finding, Level, Severity, hookimpl
 
 __all__ = [
     "DEFAULTS",

@@ -40,8 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from empathy.core.agents.memory import Consolidation, Memory
-from empathy.core.hookspecs import hookimpl
+from empathy.plugin import Consolidation, Memory, hookimpl
 
 __all__ = ["DEFAULTS", "PLUGIN", "MemoryAgent", "register_agents", "settings_defaults"]
 

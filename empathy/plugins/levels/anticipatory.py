@@ -17,10 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from empathy.core.context import AnalysisContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Location, Pattern, Severity
-from empathy.core.predict.forecast import ForecastRun, cached_forecast
+from empathy.plugin import AnalysisContext, Finding, Level, Location, Pattern, Severity, hookimpl
 
 PLUGIN = "anticipatory"
 
@@ -30,38 +27,15 @@ def settings_defaults() -> dict[str, Any]:
     return {"top_share": 0.2, "min_probability": 0.5, "complexity_lookahead_days": 365}
 
 
-def _forecasts(context: AnalysisContext) -> ForecastRun | None:
-    if context.history is None or not context.history.commits:
-        return None
-    if context.forecasts is None:
-        settings = context.core_settings
-        settings_key = "|".join(
-            str(settings[name]) for name in ("exclude", "source_suffixes", "fix_pattern", "fix_exclude_pattern")
-        )
-        run = cached_forecast(
-            context.store,
-            context.repo_id,
-            context.repo,
-            context.history,
-            lambda p: p.endswith(".py") and context.is_source(p),
-            int(settings["horizon_days"]),
-            settings_key,
-            emit=context.emit,
-        )
-        context.forecasts = [run]
-    first = context.forecasts[0] if context.forecasts else None
-    return first if isinstance(first, ForecastRun) else None
-
-
 def _track_record(context: AnalysisContext, horizon: int) -> dict[str, Any]:
-    from empathy.core.predict.records import latest_record
+    from empathy.plugin import latest_record
 
     record = latest_record(context.store, context.repo_id, "file", horizon)
     return record or {}
 
 
 def _fix_findings(context: AnalysisContext) -> list[Finding]:
-    run = _forecasts(context)
+    run = context.file_forecast()
     if run is None or not run.forecasts:
         return []
     top = max(1, math.ceil(float(context.settings.get("top_share", 0.2)) * run.files))
@@ -114,7 +88,7 @@ def _complexity_findings(context: AnalysisContext, patterns: list[Pattern]) -> l
     trends = [p for p in patterns if p.kind == "complexity_trend"]
     if not trends:
         return []
-    run = _forecasts(context)
+    run = context.file_forecast()
     if run is None or not run.forecasts:
         return []
     levels = sorted(f.snapshot.complexity for f in run.forecasts)

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from empathy.core.context import AnalysisContext
-from empathy.core.guided import load_answers
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Location, Pattern, Severity
+from empathy.plugin import AnalysisContext, Finding, Level, Location, Pattern, Severity, hookimpl, load_answers
 
 PLUGIN = "guided"
 

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from empathy.core.context import AnalysisContext
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Location, Pattern, Severity
-from empathy.plugins._common import missing_partners
+from empathy.plugin import (
+    AnalysisContext,
+    Finding,
+    Level,
+    Location,
+    Pattern,
+    Severity,
+    hookimpl,
+    missing_partner_finding,
+)
 
 PLUGIN = "proactive"
 
 
 @hookimpl
 def settings_defaults() -> dict[str, Any]:
-    return {"missing_partner_min_share": 0.5, "warn_score": 0.95}
+    return {"warn_score": 0.95}
 
 
 def _action(p: Pattern) -> str:
@@ -67,33 +73,10 @@ def _location(p: Pattern) -> Location:
     return Location(p.subjects[0])
 
 
-def _missing_partners(context: AnalysisContext, patterns: list[Pattern], min_share: float) -> list[Finding]:
+def _missing_partners(context: AnalysisContext) -> list[Finding]:
     if context.change is None:
         return []
-    return [
-        Finding(
-            code="missing-partner",
-            level=Level.PROACTIVE,
-            severity=Severity.WARNING,
-            location=Location(m.partner),
-            reason=(
-                f"you changed {m.changed}; {m.partner} changed with it in {m.shared_revs} of {m.revs_changed} "
-                "commits and is untouched"
-            ),
-            action=f"Check whether {m.partner} needs the matching change (open it next to {m.changed})",
-            source=PLUGIN,
-            evidence={
-                "changed": m.changed,
-                "partner": m.partner,
-                "shared_revs": m.shared_revs,
-                "revs_changed": m.revs_changed,
-                "share": m.share,
-                "degree": m.pattern.evidence.get("degree"),
-            },
-            score=m.share,
-        )
-        for m in missing_partners(patterns, set(context.change.paths), min_share)
-    ]
+    return [missing_partner_finding(m, source=PLUGIN) for m in context.partners(context.change.paths)]
 
 
 @hookimpl
@@ -121,5 +104,5 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
                 score=round(p.score * p.confidence, 4),
             )
         )
-    findings.extend(_missing_partners(context, patterns, float(context.settings.get("missing_partner_min_share", 0.5))))
+    findings.extend(_missing_partners(context))
     return findings

@@ -7,10 +7,17 @@ surface that asked can show it next to the other levels' findings.
 
 from __future__ import annotations
 
-from empathy.core.context import AnalysisContext
-from empathy.core.explain import UnknownFileError, explain_file
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Location, Pattern, Severity
+from empathy.plugin import (
+    AnalysisContext,
+    Finding,
+    Level,
+    Location,
+    Pattern,
+    Severity,
+    UnknownFileError,
+    explain_file,
+    hookimpl,
+)
 
 PLUGIN = "reactive"
 

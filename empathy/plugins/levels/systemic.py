@@ -63,12 +63,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from empathy.core.context import AnalysisContext
-from empathy.core.history.view import DAY, History
-from empathy.core.hookspecs import hookimpl
-from empathy.core.model import Finding, Level, Location, Pattern, Severity, fingerprint
-from empathy.plugins._common import date, saturate
-from empathy.plugins.coupling import _module as module_of  # one definition of "module" for flag and advice
+from empathy.plugin import (
+    DAY,
+    AnalysisContext,
+    Finding,
+    History,
+    Level,
+    Location,
+    Pattern,
+    Severity,
+    date,
+    fingerprint,
+    hookimpl,
+    module_of,
+    saturate,
+)
 
 __all__ = ["DEFAULTS", "PLUGIN", "level_findings", "settings_defaults"]
 

@@ -1,30 +1,26 @@
-"""Helpers shared by the built-in miners (not a public API)."""
+"""Small helpers the built-in plugins share, public through :mod:`empathy.plugin`.
+
+They are here (not in a plugin) so a third-party plugin computes dates,
+percentiles and confidences exactly as the built-ins do, and no plugin
+imports another plugin's private module.
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from empathy.core.context import MiningContext
 from empathy.core.history.blobs import BlobReader, count_loc
 from empathy.core.history.view import DAY, FileInfo
-from empathy.core.model import Pattern
 
-__all__ = [
-    "DAY",
-    "MissingPartner",
-    "date",
-    "head_loc",
-    "missing_partners",
-    "percentile_ranks",
-    "saturate",
-    "source_files",
-]
+__all__ = ["DAY", "date", "head_loc", "module_of", "percentile_ranks", "saturate", "source_files"]
 
 
 def date(ts: int) -> str:
+    """A unix time as the UTC day users read in evidence (``2026-05-03``)."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
 
 
@@ -34,8 +30,6 @@ def percentile_ranks(values: Mapping[int, float]) -> dict[int, float]:
         return {}
     ordered = sorted(values.values())
     n = len(ordered)
-    import bisect
-
     return {k: bisect.bisect_right(ordered, v) / n for k, v in values.items()}
 
 
@@ -59,28 +53,11 @@ def head_loc(context: MiningContext, files: list[FileInfo]) -> dict[int, int]:
     return out
 
 
-@dataclass(frozen=True)
-class MissingPartner:
-    """A changed file whose usual partner (by a coupling pattern) the change leaves untouched."""
+def module_of(path: str) -> str:
+    """The module a path belongs to: its first two directories (``src/pkg``), its top directory, or ``.``.
 
-    changed: str
-    partner: str
-    share: float  # share of the changed file's commits that also changed the partner
-    revs_changed: int
-    shared_revs: int
-    pattern: Pattern
-
-
-def missing_partners(patterns: list[Pattern], changed: Collection[str], min_share: float) -> Iterator[MissingPartner]:
-    """The absent expected changes of a change, from the coupling patterns' conditional frequencies."""
-    for p in patterns:
-        if p.kind != "coupling" or len(p.subjects) != 2:
-            continue
-        a, b = p.subjects
-        ev = p.evidence
-        for mine, other, share, revs in (
-            (a, b, ev.get("b_given_a"), ev.get("revs_a")),
-            (b, a, ev.get("a_given_b"), ev.get("revs_b")),
-        ):
-            if mine in changed and other not in changed and share is not None and share >= min_share:
-                yield MissingPartner(mine, other, float(share), int(revs or 0), int(ev.get("shared_revs", 0)), p)
+    One definition, so the coupling miner's ``cross_module`` flag and the
+    systemic level's advice name the same modules.
+    """
+    parts = path.split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 else parts[0] if len(parts) > 1 else "."

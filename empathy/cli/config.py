@@ -1,0 +1,109 @@
+"""Set-up commands: ``init``, ``plugins`` and ``config show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from empathy.cli._common import JsonOpt, PathArg, emit_json, err, handle_errors, open_ws, out
+from empathy.core.errors import EmpathyError
+
+__all__ = ["config_app", "init", "plugins", "show"]
+
+config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
+
+
+def init(
+    path: PathArg = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing .empathy.toml.")] = False,
+) -> None:
+    """Create the store and a commented .empathy.toml with every setting."""
+    from empathy.core.config import CORE_SETTINGS
+
+    ws = open_ws(path)
+    target = ws.repo.root / ".empathy.toml"
+    if target.exists() and not force:
+        err.print(f"{target} exists; keeping it (use --force to overwrite)")
+    else:
+        lines = [
+            "# empathy settings for this checkout (overrides [tool.empathy] in pyproject.toml).",
+            "# Uncomment a line to change it; `empathy config show` prints what is in effect.",
+            "",
+        ]
+        for name, spec in CORE_SETTINGS.items():
+            lines.append(f"# {spec.help}")
+            value = json.dumps(spec.default) if spec.default is not None else '["churn", "coupling"]'
+            lines.append(f"# {name} = {value}")
+            lines.append("")
+        for plugin in ws.settings.all_plugin_sections():
+            lines.append(f"# [plugins.{plugin}]")
+            for key, value in ws.settings.plugin(plugin).items():
+                lines.append(f"# {key} = {json.dumps(value)}")
+            lines.append("")
+        target.write_text("\n".join(lines), encoding="utf-8")
+        out.print(f"wrote {target}")
+    out.print(f"store: {ws.store.url}")
+    out.print("next: `empathy analyze` to ingest the history and see the report")
+
+
+def plugins(json_output: JsonOpt = False, path: PathArg = Path(".")) -> None:
+    """List plugins: name, version, hooks, enabled, load error, last run error."""
+    from empathy.core.config import load_settings
+    from empathy.core.host import default_host
+
+    last_errors: dict[str, str] = {}
+    try:
+        ws = open_ws(path)
+        host = ws.host
+        for run in ws.store.plugin_runs():
+            if run.error:
+                last_errors[run.plugin] = f"{run.hook}: {run.error}"
+    except EmpathyError:
+        settings = load_settings(None)
+        host = default_host(load=settings["load_plugins"], disable=settings["disable_plugins"])
+    rows = []
+    for info in host.listing():
+        row = info.to_dict()
+        row["last_error"] = last_errors.get(info.name)
+        rows.append(row)
+    if json_output:
+        emit_json(rows)
+        return
+    table = Table("name", "version", "hooks", "enabled", "load error", "last run error", header_style="bold")
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            str(row["version"]),
+            ", ".join(row["hooks"]),
+            "yes" if row["enabled"] else "no",
+            escape(row["load_error"] or ""),
+            escape(row["last_error"] or ""),
+        )
+    out.print(table)
+
+@config_app.command("show")
+@handle_errors
+def show(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
+    """Print every setting, its value and where it came from."""
+    ws = open_ws(path)
+    s = ws.settings
+    rows: list[dict[str, Any]] = [
+        {"name": name, "value": s.values[name], "source": s.sources[name]} for name in s.values
+    ]
+    for plugin in s.all_plugin_sections():
+        for key, (value, source) in s.plugin_with_sources(plugin).items():
+            rows.append({"name": f"plugins.{plugin}.{key}", "value": value, "source": source})
+    if json_output:
+        emit_json({"settings": rows, "unknown": s.unknown})
+        return
+    table = Table("setting", "value", "source", header_style="bold")
+    for row in rows:
+        table.add_row(row["name"], escape(json.dumps(row["value"], default=str)), escape(row["source"]))
+    out.print(table)
+    for name, source in s.unknown.items():
+        err.print(f"[yellow]warning:[/] unknown setting {name!r} in {source} (ignored)", highlight=False)

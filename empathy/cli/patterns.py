@@ -1,0 +1,88 @@
+"""The pattern library: ``patterns [list]``, ``patterns export`` and ``patterns import``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from empathy.cli._common import JsonOpt, PathArg, RepoOpt, emit_json, err, handle_errors, open_ws, out
+from empathy.core.workspace import rank_patterns
+
+__all__ = ["patterns_app"]
+
+patterns_app = typer.Typer(
+    help="The pattern library: list, export and import persisted patterns.", invoke_without_command=True
+)
+
+
+@patterns_app.callback()
+def patterns_default(ctx: typer.Context) -> None:
+    """List the stored patterns when no subcommand is given."""
+    if ctx.invoked_subcommand is None:
+        patterns_list(Path("."), False, None, False)
+
+
+@patterns_app.command("list")
+@handle_errors
+def patterns_list(
+    path: PathArg = Path("."),
+    json_output: JsonOpt = False,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include patterns no longer found.")] = False,
+) -> None:
+    """List the stored patterns, best supported first, with confidence and usage counts."""
+    ws = open_ws(path)
+    ranked = rank_patterns(ws.store.patterns(ws.repo_id, kind=kind, include_inactive=all_))
+    if json_output:
+        emit_json([p.to_dict() for p in ranked], sort_keys=True)
+        return
+    table = Table("kind", "where", "score", "conf", "used", "summary", header_style="bold")
+    for p in ranked:
+        table.add_row(
+            p.kind,
+            escape("\n".join(p.subjects)),
+            f"{p.score:.2f}",
+            f"{p.confidence:.2f}",
+            str(p.usage_count),
+            escape(p.summary),
+        )
+    out.print(table)
+    if not ranked:
+        err.print("no patterns stored yet: run `empathy analyze` or `empathy mine` first")
+
+
+@patterns_app.command("export")
+@handle_errors
+def patterns_export(
+    file: Annotated[Path, typer.Argument(help="JSON file to write ('-' for stdout).")], repo: RepoOpt = Path(".")
+) -> None:
+    """Export every stored pattern (active and inactive) as JSON."""
+    from empathy.core.patterns_io import dump_patterns
+
+    ws = open_ws(repo)
+    text = dump_patterns(ws.repo.key, ws.store.patterns(ws.repo_id, include_inactive=True), time.time())
+    if str(file) == "-":
+        sys.stdout.write(text)
+    else:
+        file.write_text(text, encoding="utf-8")
+        err.print(f"exported to {file}")
+
+
+@patterns_app.command("import")
+@handle_errors
+def patterns_import(
+    file: Annotated[Path, typer.Argument(help="A file written by `patterns export`.")], repo: RepoOpt = Path(".")
+) -> None:
+    """Import patterns exported from this or another repository (upsert by key)."""
+    from empathy.core.patterns_io import load_patterns
+
+    patterns = load_patterns(file)
+    ws = open_ws(repo)
+    count = ws.store.import_patterns(ws.repo_id, patterns)
+    out.print(f"imported {count} patterns into {ws.repo.key}")

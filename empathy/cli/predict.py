@@ -1,0 +1,194 @@
+"""Prediction commands: ``forecast`` (files), ``risk`` (a change) and ``eval`` (their track record)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from empathy.cli._common import (
+    DbOpt,
+    JsonOpt,
+    PathArg,
+    RepoOpt,
+    day,
+    emit_json,
+    err,
+    ingest,
+    open_ws,
+    out,
+    parse_date,
+    print_findings,
+    print_plugin_errors,
+    refresh,
+    status,
+)
+from empathy.core.changes import change_under_review
+from empathy.core.errors import ConfigError
+
+__all__ = ["eval_", "forecast", "risk"]
+
+
+def forecast(
+    path: PathArg = Path("."),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Forecast as of this date (YYYY-MM-DD), from history up to it only.")
+    ] = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon in days (default: the horizon_days setting).")] = None,
+    json_output: JsonOpt = False,
+    top: Annotated[int | None, typer.Option(help="Rows to show (default: all).")] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Every Python source file ranked by its probability of a bug fix within the horizon."""
+    ws = open_ws(path, database_url)
+    ingest(ws, json_output)
+    at = parse_date(as_of)
+    if horizon is not None and horizon <= 0:
+        raise ConfigError("--horizon must be a positive number of days")
+    if at is not None and at < min((c.committed_at for c in ws.history().commits), default=at):
+        raise ConfigError(f"--as-of {as_of} is before the first commit; there is no history to learn from")
+    result = ws.forecast(as_of=at, horizon_days=horizon)
+    run, record = result.run, result.record
+    days = run.horizon_days
+    if json_output:
+        emit_json(result.to_dict(top))
+        return
+    out.print(
+        f"P(bug-fix commit within {run.horizon_days} days) as of {day(run.as_of)}: {run.files} files, "
+        f"trained on {run.train_rows} file-periods (base rate {run.base_rate:.2f})",
+        highlight=False,
+    )
+    if run.fallback:
+        err.print(f"[yellow]note:[/] {escape(run.fallback)}")
+    table = Table("#", "file", "p", "driven by", header_style="bold")
+    for f in run.forecasts[:top] if top else run.forecasts:
+        table.add_row(str(f.rank), escape(f.path), f"{f.probability:.2f}", escape(", ".join(f.drivers)))
+    out.print(table)
+    if record:
+        out.print(
+            f"track record here ({record.get('cutoffs')} cutoffs, {days}-day horizon): top 20% of files held "
+            f"{record.get('touch@20%', float('nan')):.0%} of later fixes; "
+            f"best baseline {record.get('best_baseline')}; ECE {record.get('ece')}",
+            highlight=False,
+        )
+    else:
+        err.print(f"no track record for a {days}-day horizon yet: run `empathy eval --horizon {days}`")
+
+
+def _metrics_table(label: str, names: list[str], metrics: tuple[str, ...], mean: Callable[[str, str], float]) -> Table:
+    """One row per model or ranking, one column per metric (means over the cutoffs)."""
+    table = Table(label, *metrics, header_style="bold")
+    for name in names:
+        table.add_row(escape(name), *(f"{mean(name, m):.3f}" for m in metrics))
+    return table
+
+
+def eval_(
+    path: PathArg = Path("."),
+    horizon: Annotated[int, typer.Option(help="Horizon in days (the protocol uses 365).")] = 365,
+    cutoffs: Annotated[int, typer.Option(help="Rolling cutoffs, one horizon apart, newest first.")] = 6,
+    changes: Annotated[
+        bool, typer.Option("--changes/--no-changes", help="Also backtest the change-level (JIT) model.")
+    ] = True,
+    json_output: JsonOpt = False,
+    database_url: DbOpt = None,
+) -> None:
+    """Time-split backtest: our models side by side with the baselines on the same cutoffs.
+
+    File level: which files get bug fixes after each cutoff. Change level: which changes
+    later fixes blame (B-SZZ); the first run blames every fix (minutes on a large
+    repository; the links persist).
+    """
+    from empathy.core.predict.backtest import METRICS
+    from empathy.core.predict.jit import METRICS as CHANGE_METRICS
+
+    if horizon <= 0 or cutoffs <= 0:
+        raise ConfigError("--horizon and --cutoffs must be positive")
+    ws = open_ws(path, database_url)
+    ingest(ws, json_output)
+    with status(json_output, "backtest") as spinner:
+        result = ws.backtest(
+            horizon_days=horizon, cutoffs=cutoffs, changes=changes, progress=lambda m: spinner.update(escape(m))
+        )
+    if json_output:
+        emit_json(result.to_dict())
+        return
+    bt, summary = result.files, result.summary
+    out.print(
+        f"file level, {len(bt.cutoffs)} cutoffs, {horizon}-day horizon, truth = bug-fix commits after each cutoff",
+        highlight=False,
+    )
+    out.print(_metrics_table("ranking", bt.rankings(), METRICS, bt.mean))
+    out.print(
+        f"calibration of our probabilities: ECE {summary['ece']}, Brier skill {summary['brier_skill']} "
+        f"(mean over cutoffs); ECE over all cutoffs pooled {summary['ece_pooled']}",
+        highlight=False,
+    )
+    cbt, change_summary = result.changes, result.change_summary
+    if cbt is not None and change_summary is not None:
+        out.print(
+            f"change level, {len(cbt.cutoffs)} cutoffs, truth = B-SZZ links from {cbt.links} blamed lines of "
+            f"{cbt.fixes} fixes" + (f" (skipped: {'; '.join(cbt.skipped)})" if cbt.skipped else ""),
+            highlight=False,
+        )
+        out.print(_metrics_table("model", cbt.models(), CHANGE_METRICS, cbt.mean))
+        out.print(
+            f"calibration of the change model: ECE {change_summary['ece']}, "
+            f"Brier skill {change_summary['brier_skill']}",
+            highlight=False,
+        )
+
+
+def risk(
+    rev: Annotated[str | None, typer.Argument(help="A commit or a range (A..B); omit with --diff.")] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Score the working-tree change against HEAD.")] = False,
+    path: RepoOpt = Path("."),
+    json_output: JsonOpt = False,
+    szz_budget: Annotated[
+        int, typer.Option(help="Most fixes to blame now for labels (blames persist; later runs continue).")
+    ] = 5000,
+) -> None:
+    """Change risk: P(the change introduces a bug), its contributing factors, and what the levels say."""
+    if (rev is None) == (not diff):
+        raise ConfigError("give a revision or range, or --diff (not both)", "e.g. `empathy risk HEAD~3..HEAD`")
+    ws = open_ws(path)
+    refresh(ws, json_output)
+    change = change_under_review(ws.repo, rev, diff)
+    assert change is not None
+    with status(json_output, "linking fixes to the changes that caused them (SZZ)") as spinner:
+        assessment = ws.change_risk(change, szz_budget=szz_budget, progress=lambda m: spinner.update(escape(m)))
+    if json_output:
+        emit_json(assessment.to_dict())
+        return
+    result = assessment.model
+    if result is None:
+        out.print("the change touches no Python source file: no change-risk score")
+    else:
+        pct = "" if math.isnan(result.percentile) else f", riskier than {result.percentile:.0%} of past changes"
+        out.print(
+            f"[bold]risk p={result.probability:.2f}[/] that this change introduces a bug a later fix repairs "
+            f"(base rate {result.base_rate:.2f}{pct}; trained on {result.train_rows} changes)",
+            highlight=False,
+        )
+        if result.fallback:
+            err.print(f"[yellow]note:[/] {escape(result.fallback)}")
+        for name, value, contribution in result.factors:
+            arrow = "raises" if contribution > 0 else "lowers"
+            out.print(
+                f"  {name} = {value} {arrow} the risk vs. an average change ({contribution:+.2f})", highlight=False
+            )
+    if assessment.signals:
+        out.print("history signals:")
+        for factor in assessment.signals:
+            out.print(f"  {factor.name} ({factor.score:.2f}): {escape(factor.reason)}", highlight=False)
+    print_plugin_errors(assessment.signal_errors)
+    if assessment.fixes_left:
+        err.print(
+            f"{assessment.fixes_left} fixes are not linked yet (rerun to continue); labels are incomplete until then"
+        )
+    print_findings(assessment.findings.findings, len(assessment.findings.hidden))
