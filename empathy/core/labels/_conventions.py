@@ -194,8 +194,9 @@ def _test_roots(paths: Iterable[str]) -> tuple[str, ...]:
             py[top] += 1
             tests[top] += is_test_name(rest.rpartition("/")[2])
     plain = RoleOf()
+    # Only folders that would otherwise count as product code: docs/ and examples/ hold test-named examples.
     return tuple(
-        sorted(top for top, n in py.items() if n >= 5 and tests[top] >= 0.5 * n and plain(f"{top}/x.py") != "tests")
+        sorted(top for top, n in py.items() if n >= 5 and tests[top] >= 0.5 * n and plain(f"{top}/x.py") == "source")
     )
 
 
