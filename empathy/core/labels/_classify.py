@@ -39,7 +39,15 @@ from empathy.core.labels._facts import CommitFacts
 from empathy.core.labels._paths import NON_PRODUCT, Role, RoleOf
 from empathy.core.labels._releases import first_releases, is_patch_version
 from empathy.core.labels._sides import merge_sides
-from empathy.core.labels._text import CC_TYPES, Subject, closing_trailer, read_subject, reverted_sha
+from empathy.core.labels._text import (
+    CC_TYPES,
+    MergeInfo,
+    Subject,
+    closing_trailer,
+    read_merge,
+    read_subject,
+    reverted_sha,
+)
 
 __all__ = ["CORRECTED", "Classifier", "Correction", "Kind", "Label", "classify_all"]
 
@@ -151,6 +159,8 @@ class Classifier:
         self._tags = dict(conventions.release_tags)
         self._release: dict[str, str] = {}
         self._fragment_era: set[str] = set()
+        self._side_of: dict[str, str] = {}
+        self._merges: dict[str, MergeInfo] = {}
 
     # -- the pass ---------------------------------------------------------------------------------
     def classify(
@@ -158,6 +168,8 @@ class Classifier:
     ) -> dict[str, Label]:
         """Label ``commits`` (parents first); returns the labels of these commits only."""
         side_of = merge_sides(commits, known=self.labels.keys())
+        self._side_of = side_of
+        self._merges = {c.sha: read_merge(c.message) for c in commits if c.is_merge}
         self._release = first_releases(commits, self._tags) if self._tags else {}
         since = self.conventions.fragment_since
         start = len(commits)
@@ -252,14 +264,36 @@ class Classifier:
             return _label("conventional", declared, f"subject starts with '{s.cc_type}:' (the project types commits)")
 
         label = self._by_subject(c, s)
-        if c.sha in self._fragment_era:
-            return self._without_fragment(label)
         silent = s.verb_kind in (None, "change") and s.object_kind is None and s.tag_kind is None
         if silent and not label.fix and not label.certain:
-            release = self._release.get(c.sha)
-            if release is not None and is_patch_version(release):
-                why = (*label.why, f"first shipped in patch release {release}, which by semver carries fixes")
-                return _label("patch-release", Kind.FIX, why, certain=False)
+            label = self._weak_context(c, label)
+        if c.sha in self._fragment_era:
+            return self._without_fragment(label)
+        return label
+
+    def _weak_context(self, c: CommitFacts, label: Label) -> Label:
+        """For a commit whose message is silent: its pull request, its branch, its first release."""
+        merge = self._side_of.get(c.sha)
+        if merge is not None:
+            info = self._merges[merge]
+            if info.fix_title:
+                why = f"its pull request is titled {info.title!r}"
+                return _label("pr-title", Kind.FIX, (*label.why, why), certain=False)
+            if info.fix_branch:
+                why = f"its pull request's branch is {info.branch!r}"
+                return _label("pr-branch", Kind.FIX, (*label.why, why), certain=False)
+        seen = 0
+        while merge is not None and seen < 50:  # the merges that brought it to the main line, innermost first
+            info = self._merges[merge]
+            if info.maintenance:
+                why = f"it reached the main line through maintenance branch {info.branch!r}"
+                return _label("maintenance", Kind.FIX, (*label.why, why), certain=False)
+            merge = self._side_of.get(merge)
+            seen += 1
+        release = self._release.get(c.sha)
+        if release is not None and is_patch_version(release):
+            why = f"first shipped in patch release {release}, which by semver carries fixes"
+            return _label("patch-release", Kind.FIX, (*label.why, why), certain=False)
         return label
 
     def _without_fragment(self, label: Label) -> Label:

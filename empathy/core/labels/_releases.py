@@ -27,9 +27,12 @@ def is_version(tag: str) -> bool:
 
 
 def is_patch_version(tag: str) -> bool:
-    """``8.1.4``/``v2.7.1`` are patch releases; ``8.2.0``, ``2.11``, ``5.3.0rc1``, ``5.3.1b2`` are not."""
+    """``8.1.4``/``v2.7.1`` are patch releases; ``8.2.0``, ``2.11``, ``5.3.0rc1``, ``5.3.1b2``, ``0.6.1`` are not.
+
+    Versions ``0.y.z`` are excluded as semver excludes them: "anything may change at any time".
+    """
     m = _VERSION.match(tag)
-    if m is None or m.group("pre"):
+    if m is None or m.group("pre") or int(m.group(1)) == 0:
         return False
     patch = m.group(3)
     return patch is not None and int(patch) > 0

@@ -16,9 +16,11 @@ from typing import Final
 
 __all__ = [
     "CC_TYPES",
+    "MergeInfo",
     "Subject",
     "closing_trailer",
     "conventional_type",
+    "read_merge",
     "read_subject",
     "reverted_sha",
 ]
@@ -336,3 +338,70 @@ def reverted_sha(message: str) -> str | None:
         return None
     m = _REVERT_BODY.search(message)
     return m.group(1) if m else ""
+
+
+_MERGE_PR = re.compile(r"^Merge pull request #\d+ from [^/\s]+/(?P<branch>\S+)", re.IGNORECASE)
+_MERGE_BRANCH = re.compile(r"^Merge (?P<remote>remote-tracking )?branch '(?P<branch>[^']+)'", re.IGNORECASE)
+_MERGE_OTHER = re.compile(r"^Merge\b", re.IGNORECASE)
+# Branches that receive only fixes between releases: "8.1.x", "2.x", "1.0-maintenance", "stable", "5.2".
+# Not git-flow's "release/2.19.1": it is cut from the development branch and carries its features.
+_MAINTENANCE = re.compile(
+    r"^(?:v?\d+(?:\.\d+)*\.x|v?\d+\.\d+(?:[-_](?:maintenance|maint|stable|branch))?|v?\d+[-_](?:maintenance|maint)|"
+    r"\d+\.x[-_]maintenance|stable|maint(?:enance)?)$",
+    re.IGNORECASE,
+)
+_FIX_BRANCH_WORDS: Final = frozenset(
+    {"fix", "fixes", "fixed", "bugfix", "hotfix", "bug", "bugs", "regression", "crash"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MergeInfo:
+    """What a merge's message says about the branch it merges.
+
+    ``title`` is the pull request's title (the body's first line under
+    "Merge pull request #N from ...", or the subject of a merge that is
+    titled like a commit); ``branch`` the merged branch's name.
+    """
+
+    title: str | None
+    branch: str | None
+
+    @property
+    def maintenance(self) -> bool:
+        """The merged branch is a maintenance branch ("8.1.x", "stable", "2.0-maintenance")."""
+        return self.branch is not None and bool(_MAINTENANCE.match(self.branch))
+
+    @property
+    def fix_branch(self) -> bool:
+        """The branch name says it fixes something ("fix-trailing-blanks", "bugfix/parametrize")."""
+        if self.branch is None:
+            return False
+        return any(word in _FIX_BRANCH_WORDS for word in re.split(r"[-_/.#]+", self.branch.lower()))
+
+    @property
+    def fix_title(self) -> bool:
+        """The pull request's title starts with a fix verb aimed at the product."""
+        if not self.title:
+            return False
+        s = read_subject(self.title)
+        return (s.verb_kind == "fix" or s.cc_type in ("fix", "bugfix", "hotfix")) and s.object_kind is None
+
+
+def read_merge(message: str) -> MergeInfo:
+    """Branch and title of a merge commit's message."""
+    lines = [line.strip() for line in message.splitlines()]
+    subject = lines[0] if lines else ""
+    pr = _MERGE_PR.match(subject)
+    if pr is not None:
+        title = next((line for line in lines[1:] if line), None)
+        return MergeInfo(title, pr.group("branch"))
+    named = _MERGE_BRANCH.match(subject)
+    if named is not None:
+        branch = named.group("branch")
+        if named.group("remote"):
+            branch = branch.split("/", 1)[-1]
+        return MergeInfo(None, branch)
+    if _MERGE_OTHER.match(subject):
+        return MergeInfo(None, None)
+    return MergeInfo(subject, None)  # a merge titled like a commit: "Fix X (#123)"
