@@ -300,7 +300,7 @@ class Classifier:
         """In a project that records fixes as fragments, weak evidence without one is not enough."""
         if not label.fix:
             return label
-        folder = self.conventions.fragment_paths[0]
+        folder = self.conventions.fix_fragment_dir
         if label.certain:
             why = (*label.why, f"though neither it nor its pull request adds a {folder}/ bug-fix fragment")
             return Label(Kind.FIX, True, False, False, why, label.rule)

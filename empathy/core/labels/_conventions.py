@@ -119,6 +119,11 @@ class Conventions:
     def fragment_paths(self) -> tuple[str, ...]:
         return tuple(d.path for d in self.fragment_dirs)
 
+    @property
+    def fix_fragment_dir(self) -> str | None:
+        """The fragment folder where bug fixes are recorded, if the project records them."""
+        return next((d.path for d in self.fragment_dirs if d.fix_types), None)
+
     def roles(self) -> RoleOf:
         """A path-role function using these conventions."""
         return RoleOf(self.fragment_paths, self.test_roots)
@@ -178,10 +183,12 @@ def _fragment_dirs(commits: Sequence[CommitFacts]) -> tuple[tuple[FragmentDir, .
     dirs = [
         FragmentDir(folder, tuple(sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))))
         for folder, types in counts.items()
-        if sum(types.values()) >= MIN_FRAGMENTS and any(FRAGMENT_KINDS[t] == "fix" for t in types)
+        if sum(types.values()) >= MIN_FRAGMENTS
     ]
     ordered = tuple(sorted(dirs, key=lambda d: -sum(n for _, n in d.types)))
-    return ordered, (first[ordered[0].path] if ordered else None)
+    # Absence of a fragment means something only where fixes are recorded as fragments at all.
+    recording = next((d for d in ordered if d.fix_types), None)
+    return ordered, (first[recording.path] if recording is not None else None)
 
 
 def _test_roots(paths: Iterable[str]) -> tuple[str, ...]:
