@@ -184,11 +184,13 @@ def test_conventional_commits_are_taken_at_their_word_where_the_project_types_it
         h.add(f"feat(cli): add option {n}", [src()])
     fix = h.add("fix(parser): reject trailing commas", [src()])
     chore = h.add("chore: correct crash in release script handling", [src()])
+    deps = h.add("fix(deps): update dependency attrs to v23", [src("src/pkg/_vendor.py", 1, 1)])
     conventions = learn_conventions(h.commits)
     assert conventions.cc_trusted
     labels = classify_all(h.commits, conventions)
-    assert labels[fix].fix and "'fix:'" in labels[fix].why[0]
+    assert labels[fix].fix and "'fix:'" in labels[fix].why[0] and labels[fix].rule == "conventional"
     assert not labels[chore].fix and labels[chore].kind is Kind.REFACTOR
+    assert not labels[deps].fix and labels[deps].kind is Kind.DEPENDENCIES
 
 
 def test_an_untyped_project_reads_fix_as_a_verb_and_other_types_as_tags() -> None:

@@ -261,7 +261,11 @@ class Classifier:
             return _label("pr-fragment", Kind.FIX, tuple(f"its pull request adds {p}" for p in inherited[:3]))
         if s.cc_type is not None and conv.cc_trusted:
             declared = Kind(CC_TYPES[s.cc_type])
-            return _label("conventional", declared, f"subject starts with '{s.cc_type}:' (the project types commits)")
+            why = f"subject starts with '{s.cc_type}:' (the project types its commits)"
+            aside = s.tag_kind or s.object_kind
+            if declared is Kind.FIX and aside is not None:  # "fix(docs): ...", "fix: typos in the README"
+                return _label("conventional", Kind(aside), (why, f"but what it fixes is {aside}"))
+            return _label("conventional", declared, why)
 
         label = self._by_subject(c, s)
         silent = s.verb_kind in (None, "change") and s.object_kind is None and s.tag_kind is None

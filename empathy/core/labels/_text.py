@@ -70,7 +70,8 @@ _PROBLEM = re.compile(
     r"\b(?:regress(?:ion|ions|ed)|crash(?:es|ed|ing)?|bugs?|buggy|broken|breakage|incorrect(?:ly)?|wrong(?:ly)?|"
     r"erroneous(?:ly)?|leak(?:s|ing|ed)?|hang(?:s|ing)?|deadlocks?|race condition|infinite (?:loop|recursion)|"
     r"misbehav\w*|segfaults?|(?:does|do|did)(?:n'?t| not) work|not working|fail(?:s|ed|ing)? (?:to|when|on|with|if|in)|"
-    r"unexpected(?:ly)?|inconsisten(?:t|cy)|mishandl\w*|ignor(?:ed|es) (?:the )?\w+ (?:setting|option|argument))\b",
+    r"unexpected(?:ly)?|inconsisten(?:t|cy)|mishandl\w*|ignor(?:ed|es) (?:the )?\w+ (?:setting|option|argument)|"
+    r"(?:bug ?|hot ?)?fix(?:es|ed)?)\b",
     re.IGNORECASE,
 )
 _SECURITY = re.compile(
@@ -81,7 +82,6 @@ _SECURITY = re.compile(
 # Maintenance branches receive fixes: "Backport #123 to 5.2", "Backport of #12", "Backport PR #3".
 _BACKPORT = re.compile(r"^back-?port(?:ed|s|ing)?\b", re.IGNORECASE)
 _ARROW = re.compile(r"^[^\s]+ ?(?:->|→|=>) ?[^\s]+$|^\S+: \S+ ?(?:->|→|=>) ?\S+$")
-_EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b")
 
 #: Subject verbs that say what a non-fix change is; first match wins.
 _KIND_VERBS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
@@ -89,7 +89,7 @@ _KIND_VERBS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         "release",
         re.compile(
             r"^(?:release[sd]?|releasing|prepar(?:e|ing) (?:for )?(?:the )?(?:\(pre\) )?(?:release|version|v?\d)|"
-            r"bump(?:ed|s)? (?:the )?version|version bump|start (?:new )?(?:development )?version|"
+            r"bump(?:ed|s)? (?:to |the )*(?:\S+ )?version|version bump|start (?:new )?(?:development )?version|"
             r"v?\d+\.\d+(?:\.\d+)?\S*$|"
             r"(?:update|set)s? (?:the )?(?:release )?(?:date|version)|finali[sz]e (?:\S+ )?release)\b",
             re.IGNORECASE,
@@ -294,6 +294,9 @@ def read_subject(subject: str) -> Subject:
     if cc is not None:
         text = cc[1]
         tag_kind = _TAG_KINDS.get(cc[0])
+        scope = _CC.match(subject.strip())
+        if tag_kind is None and scope is not None and scope.group("scope"):
+            tag_kind = _tag_kind(scope.group("scope"))  # "fix(docs): ...", "fix(deps): ..."
     while (bracket := _TAG.match(text)) is not None:
         tag_kind = tag_kind or _tag_kind(bracket.group("tag"))
         text = text[bracket.end() :]
@@ -314,7 +317,7 @@ def read_subject(subject: str) -> Subject:
                 verb_kind = kind
                 break
     repair = bool(_REPAIR_VERB.match(text))
-    problem = bool(_PROBLEM.search(text) or _EXCEPTION_NAME.search(text))
+    problem = bool(_PROBLEM.search(text))
     security = bool(_SECURITY.search(text))
     backport = bool(_BACKPORT.match(text))
     obj = _object_kind(_after_verb(text) if verb_kind == "fix" or repair else text)
