@@ -143,13 +143,13 @@ def test_a_fragment_is_inherited_through_a_merged_pull_request(fragment_repo: Re
     repo.commit("Add changelog entry", {"changelog/77.bugfix.rst": "Parser no longer drops tokens.\n"})
     repo.checkout("main")
     direct = repo.commit("Rework the reporting loop", {"src/pkg/report.py": "y = 1\n"})
-    merge = repo.merge("bob/parser", "Merge pull request #77 from bob/parser\n\nParser drops tokens")
+    merge = repo.merge("bob/parser", "Merge pull request #77 from bob/parser\n\nFix dropped tokens in the parser")
     labels = classify_all(facts_of(repo.path), learn_conventions(facts_of(repo.path)))
     assert labels[code_only].fix
     assert labels[code_only].why == ("its pull request adds changelog/77.bugfix.rst",)
     assert not labels[direct].fix  # on the main line: not part of that pull request
     assert not labels[merge].fix  # a merge is never counted itself
-    assert labels[merge].kind is Kind.FIX  # but it says what it brings in
+    assert labels[merge].kind is Kind.FIX  # but its title says what it is
 
 
 def test_a_pull_request_that_also_records_a_feature_passes_nothing_on(fragment_repo: RepoBuilder) -> None:
@@ -448,9 +448,13 @@ def test_merges_are_never_fixes() -> None:
     branch = h.add("Fix crash in parser", [src()], parents=(base,))
     main = h.add("Add option", [src("src/pkg/cli.py")], parents=(base,))
     merge = h.add("Merge pull request #5 from bob/fix-crash\n\nFix crash in parser", [], parents=(main, branch))
+    feature = h.add("Add a --json flag", [src("src/pkg/cli.py")], parents=(base,))
+    untitled = h.add("Merge branch 'json'", [], parents=(merge, feature))
     labels = h.labels()
     assert labels[branch].fix
     assert not labels[merge].fix and labels[merge].rule == "merge"
+    assert labels[merge].kind is Kind.FIX and labels[merge].why[0] == "merge titled 'Fix crash in parser'"
+    assert not labels[untitled].fix and labels[untitled].kind is Kind.FEATURE  # what it brings in
 
 
 def test_incremental_classification_matches_a_full_pass(fragment_repo: RepoBuilder) -> None:

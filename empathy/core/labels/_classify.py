@@ -214,21 +214,26 @@ class Classifier:
 
     # -- merges -----------------------------------------------------------------------------------
     def _merge(self, c: CommitFacts, side: list[Label]) -> Label:
-        """A merge has no diff of its own here: its kind is what it brings in, and it is never a fix."""
+        """A merge has no diff of its own here: it is never counted as a fix (its pull request's commits are).
+
+        Its kind is what its own title says ("Fix X (#12)", or the pull request
+        title under "Merge pull request #12 from ..."); a title that says
+        nothing ("Merge branch 'main'") takes the kind most of the commits it
+        brings in have.
+        """
+        never = "a merge is not counted as a fix itself: its pull request's commits are"
+        title = self._merges[c.sha].title
+        if title:
+            s = read_subject(title)
+            declared = s.tag_kind or (s.object_kind if s.verb_kind == "fix" else None) or s.verb_kind
+            if declared is not None and declared != "change":
+                return Label(Kind(declared), False, False, True, (f"merge titled {title[:60]!r}", never), "merge")
         kinds = Counter(label.kind for label in side if not label.bulk)
         if kinds:
             majority, n = kinds.most_common(1)[0]
-            why = (
-                f"merge bringing in {len(side)} commit(s), mostly {majority}",
-                "a merge is not counted as a fix itself: its pull request's commits are",
-            )
+            why = (f"merge bringing in {len(side)} commit(s), mostly {majority}", never)
             return Label(majority, False, False, n == len(side), why, "merge")
-        title = _merge_title(c.message)
-        s = read_subject(title)
-        kind = Kind(s.verb_kind) if s.verb_kind not in (None, "change") else Kind.REFACTOR
-        return Label(
-            kind, False, False, False, (f"merge titled {title[:60]!r}", "a merge is never counted as a fix"), "merge"
-        )
+        return Label(Kind.REFACTOR, False, False, False, (f"merge {c.subject[:60]!r}", never), "merge")
 
     # -- single commits ---------------------------------------------------------------------------
     def _commit(self, c: CommitFacts, own: _Fragments, inherited: tuple[str, ...]) -> Label:
@@ -381,16 +386,6 @@ class Classifier:
         if s.object_kind is not None:
             return _label("object", Kind(s.object_kind), f"subject {quoted} is about {s.object_kind}", certain=False)
         return _label("silent", Kind.REFACTOR, f"no evidence of a fix in {quoted}", certain=False)
-
-
-def _merge_title(message: str) -> str:
-    """A pull-request merge's title is its first body line; other merges only have their subject."""
-    lines = [line.strip() for line in message.splitlines()]
-    if lines and lines[0].lower().startswith("merge pull request"):
-        for line in lines[1:]:
-            if line:
-                return line
-    return lines[0] if lines else ""
 
 
 def _corrected(label: Label, correction: Correction) -> Label:
