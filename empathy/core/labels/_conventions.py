@@ -20,7 +20,7 @@ from typing import Final
 from empathy.core.labels._facts import CommitFacts
 from empathy.core.labels._paths import RoleOf, is_test_name
 from empathy.core.labels._releases import is_patch_version, is_version
-from empathy.core.labels._text import CC_TYPES, conventional_type
+from empathy.core.labels._text import CC_TYPES, conventional_type, read_merge
 
 __all__ = [
     "FRAGMENT_KINDS",
@@ -106,6 +106,8 @@ class Conventions:
     cc_types: tuple[tuple[str, int], ...] = ()
     bots: tuple[tuple[str, int], ...] = ()
     blame_ignore: frozenset[str] = field(default_factory=frozenset)
+    #: Maintenance branches merged into other lines, with how often ("8.1.x", "stable").
+    maintenance_branches: tuple[tuple[str, int], ...] = ()
     #: (sha, tag) of the release tags passed in; see ``_releases``.
     release_tags: tuple[tuple[str, str], ...] = ()
     commits_seen: int = 0
@@ -157,6 +159,12 @@ class Conventions:
             lines.append("no bot commits")
         if self.blame_ignore:
             lines.append(f"{len(self.blame_ignore)} revisions listed in .git-blame-ignore-revs (bulk sweeps)")
+        if self.maintenance_branches:
+            names = ", ".join(f"{name} ({n})" for name, n in self.maintenance_branches[:6])
+            lines.append(
+                f"maintenance branches merged: {names}: a change whose message is silent leans towards a fix"
+                " when it arrives through one"
+            )
         if self.release_tags:
             patches = sum(1 for _, tag in self.release_tags if is_patch_version(tag))
             lines.append(
@@ -225,11 +233,16 @@ def learn_conventions(
     """
     paths: set[str] = set()
     bots: Counter[str] = Counter()
+    maintenance: Counter[str] = Counter()
     for c in commits:
         for f in c.files:
             paths.add(f.path)
         if is_bot(c.author, c.email):
             bots[c.author] += 1
+        if c.is_merge:
+            merged = read_merge(c.message)
+            if merged.maintenance and merged.branch is not None:
+                maintenance[merged.branch] += 1
     if head_files is not None:
         paths.update(head_files)
     typed = 0
@@ -253,6 +266,7 @@ def learn_conventions(
         cc_share=typed / human if human else 0.0,
         cc_types=tuple(cc_types.most_common()),
         bots=tuple(bots.most_common()),
+        maintenance_branches=tuple(maintenance.most_common()),
         blame_ignore=frozenset(s.strip() for s in blame_ignore_revs if s.strip()),
         release_tags=tuple(sorted((sha, tag) for sha, tag in (release_tags or {}).items() if is_version(tag))),
         commits_seen=len(commits),
