@@ -5,7 +5,8 @@ says what the change *is*; the body explains, quotes issues and, after a
 squash merge, lists every intermediate "fix review comment".  A fix word in
 the body ("Fixes #4416" on a feature, "bug reports" in a docs change) is the
 largest source of false fixes in the keyword rule, so the body is only read
-for closing trailers, revert lines and bot markers.
+for closing trailers and revert lines.  A merge's message is read for what it
+merges: the pull request's title and the branch name (:func:`read_merge`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ _TAG_KINDS: Final[dict[str, str]] = {
 }  # fmt: skip
 _TAG = re.compile(r"^\[(?P<tag>[^\]]{1,40})\]\s*")
 _CC = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^)]*)\))?(?P<bang>!)?:\s*(?P<rest>\S.*)$")
-# "[pre-commit.ci]", "[ruff]", "[8.0.x]" and "scope: " / "scope/sub: " prefixes carry no verb.
+# "[ruff] ...", "[8.0.x] ...", "terminal: ...", "assertion/util: ..." prefixes are stripped before the verb is
+# read; the prefix itself may be a kind tag (see _TAG_KINDS).
 _SCOPE = re.compile(r"^(?P<scope>[\w./*`-]{1,40}):\s+(?P<rest>\S.*)$")
 _PR_SUFFIX = re.compile(r"\s*\((?:#|gh-|GH-)\d+\)\s*$")
 
