@@ -194,7 +194,7 @@ def agents(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
     """The agents the plugins register, what they need, and their last run (time and error)."""
     ws = open_ws(path)
     runs = {r.plugin: r for r in ws.store.plugin_runs() if r.hook == "agent"}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for agent in ws.agents():
         run = runs.get(agent.name)
         rows.append(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from empathy.core.agents.orchestrator import Agent
     from empathy.core.context import AnalysisContext, MiningContext
     from empathy.core.model import ChangeSet, CodeAction, Event, Finding, Pattern, RiskFactor
 
@@ -58,7 +59,7 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
 
 
 @hookspec
-def register_agents() -> list[Any]:  # type: ignore[empty-body]
+def register_agents() -> list[Agent]:  # type: ignore[empty-body]
     """Return agent objects this plugin contributes to the orchestrator.
 
     An agent has a ``name``, a tuple ``requires`` of the agents whose outputs

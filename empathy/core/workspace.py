@@ -343,9 +343,9 @@ class Workspace:
         factors.sort(key=lambda f: (-f.score * f.weight, f.name))
         return factors, errors
 
-    def agents(self) -> list[Any]:
+    def agents(self) -> list[Agent]:
         """Every agent the plugins register (``register_agents``), with the plugin that gave it."""
-        agents: list[Any] = []
+        agents: list[Agent] = []
         for result in self.host.call_each("register_agents", timeout=10.0):
             if not result.ok or not isinstance(result.value, list):
                 continue

@@ -33,10 +33,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from empathy.gate.settings import GateSettings
 
-__all__ = ["Budget", "SignalShare", "combine_risk", "decide", "error_budget", "severity_rank"]
+__all__ = ["Budget", "Decision", "SignalShare", "combine_risk", "decide", "error_budget", "severity_rank"]
+
+#: What the gate can say about a change, mildest first.
+Decision = Literal["pass", "warn", "block", "inconclusive"]
 
 #: Neither threshold moves outside these bounds.
 _MIN_THRESHOLD, _MAX_THRESHOLD = 0.05, 0.995
@@ -102,7 +106,7 @@ def error_budget(failure_rate: float | None, effective_n: float, settings: GateS
     )
 
 
-def decide(risk: float, budget: Budget, scorable: bool) -> str:
+def decide(risk: float, budget: Budget, scorable: bool) -> Decision:
     """pass / warn / block, or inconclusive when the model could not score the change."""
     if not scorable or math.isnan(risk):
         return "inconclusive"
@@ -113,7 +117,7 @@ def decide(risk: float, budget: Budget, scorable: bool) -> str:
     return "pass"
 
 
-def severity_rank(decision: str, inconclusive_as: str) -> int:
+def severity_rank(decision: Decision | str, inconclusive_as: str) -> int:
     """0 pass, 1 warn, 2 block: what a decision counts as for ``--fail-on``."""
     effective = inconclusive_as if decision == "inconclusive" else decision
     return {"pass": 0, "warn": 1, "block": 2}[effective]

@@ -37,7 +37,7 @@ from empathy.core.model import ChangeSet, Event, Finding, RiskFactor
 from empathy.core.store.tables import GateDecisionRow
 from empathy.core.trust import TrustEstimate
 from empathy.core.workspace import Workspace, open_workspace
-from empathy.gate.decide import Budget, combine_risk, decide, error_budget, severity_rank
+from empathy.gate.decide import Budget, Decision, combine_risk, decide, error_budget, severity_rank
 from empathy.gate.settings import GATE_PLUGIN, GateSettings
 from empathy.gate.summary import build_summary, next_steps
 from empathy.gate.track_record import (
@@ -72,7 +72,7 @@ _RUN_KEYS = frozenset({"now", "environment"})
 class GateResult:
     """A decision and its report; ``report`` is the source of truth, the rest is read from it."""
 
-    decision: str  # "pass" | "warn" | "block" | "inconclusive"
+    decision: Decision
     risk: float  # 0..1
     trust: float | None
     report: dict[str, Any]  # the JSON report (source of truth)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from empathy.core.changes import working_tree_change
 from empathy.core.errors import EmpathyError
@@ -24,7 +24,10 @@ from empathy.core.workspace import MineReport, Workspace, open_workspace
 from empathy.lsp_server.index import FindingsIndex
 from empathy.lsp_server.settings import EditorSettings, analysis_overrides
 
-__all__ = ["RepoState", "find_root"]
+__all__ = ["LoadStatus", "RepoState", "find_root"]
+
+#: Where a repository's loading stands; documents wait while it is ``loading``.
+LoadStatus = Literal["loading", "ready", "failed", "empty", "cancelled"]
 
 _OPEN_LOCK = threading.Lock()
 
@@ -60,8 +63,7 @@ class RepoState:
     index: FindingsIndex | None = None
     #: files changed in the work tree against HEAD (refreshed on save and on new commits)
     changed_on_disk: frozenset[str] = frozenset()
-    #: loading | ready | failed | empty | cancelled
-    status: str = "loading"
+    status: LoadStatus = "loading"
     error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     generation: int = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from empathy.plugin import Finding, Request, hookimpl
+from empathy.plugin import Agent, Finding, Request, hookimpl
 
 PLUGIN = "findings-agent"
 
@@ -28,5 +28,5 @@ class FindingsAgent:
 
 
 @hookimpl
-def register_agents() -> list[Any]:
+def register_agents() -> list[Agent]:
     return [FindingsAgent()]

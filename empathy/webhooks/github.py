@@ -52,13 +52,18 @@ _CALLBACK_PATH = re.compile(r"^/repos/[^/]+/[^/]+/actions/runs/(\d+)/deployment_
 
 
 class GateOutcome(Protocol):
-    """What the gate returns (``empathy.gate.evaluate.GateResult``)."""
+    """What the gate returns (:class:`empathy.gate.GateResult`); read-only, so tests may pass their own."""
 
-    decision: str
-    risk: float
-    trust: float | None
-    report: dict[str, Any]
-    summary: str
+    @property
+    def decision(self) -> str: ...
+    @property
+    def risk(self) -> float: ...
+    @property
+    def trust(self) -> float | None: ...
+    @property
+    def report(self) -> dict[str, Any]: ...
+    @property
+    def summary(self) -> str: ...
 
 
 #: ``(repo_path, base, head, overrides) -> GateOutcome``; injectable so tests pass their own.

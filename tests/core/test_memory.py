@@ -228,6 +228,8 @@ def test_working_memory_is_the_current_request_only(store: Store, repo_id: int) 
             "base": "b1",
             "head": "h1",
             "lines": {},
+            "commits": [],
+            "message": "",
         },
         "context": {"documents": {"a.py": "x = 1\n"}},
     }

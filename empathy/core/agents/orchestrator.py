@@ -29,7 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from empathy.core.model import ChangeSet, Event
 
@@ -75,10 +75,14 @@ class Request:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+#: How one agent's run ended.
+AgentStatus = Literal["ok", "error", "timeout", "skipped"]
+
+
 @dataclass
 class AgentOutcome:
     name: str
-    status: str  # ok | error | timeout | skipped
+    status: AgentStatus
     value: Any = None
     error: str | None = None
     seconds: float = 0.0

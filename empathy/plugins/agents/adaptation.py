@@ -31,6 +31,7 @@ from typing import Any
 
 from empathy.plugin import (
     STRATEGIES,
+    Agent,
     Experiment,
     Finding,
     adapt_from_deploys,
@@ -132,5 +133,5 @@ def settings_defaults() -> dict[str, Any]:
 
 
 @hookimpl
-def register_agents() -> list[Any]:
+def register_agents() -> list[Agent]:
     return [AdaptationAgent()]

@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from empathy.plugin import Finding, Level, Severity, hookimpl
+from empathy.plugin import Agent, Finding, Level, Severity, hookimpl
 
 __all__ = [
     "DEFAULTS",
@@ -648,5 +648,5 @@ def settings_defaults() -> dict[str, Any]:
 
 
 @hookimpl
-def register_agents() -> list[Any]:
+def register_agents() -> list[Agent]:
     return [InsightsAgent()]

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from empathy.plugin import Consolidation, Memory, hookimpl
+from empathy.plugin import Agent, Consolidation, Memory, hookimpl
 
 __all__ = ["DEFAULTS", "PLUGIN", "MemoryAgent", "register_agents", "settings_defaults"]
 
@@ -139,5 +139,5 @@ def settings_defaults() -> dict[str, Any]:
 
 
 @hookimpl
-def register_agents() -> list[Any]:
+def register_agents() -> list[Agent]:
     return [MemoryAgent()]
