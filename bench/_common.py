@@ -211,3 +211,24 @@ def write_json(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}-{stamp}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+def keyword_labeler(commits: list[Any]) -> Any:
+    """The keyword rule empathy used before commit labels, as a labeller for ``load_history``.
+
+    A baseline for the benches only: a fix word anywhere in the message unless the subject
+    is typo/docs/lint/CI work (``KEYWORD_FIX_PATTERN``), never a bulk sweep.
+    """
+    import re
+
+    from empathy.core.config import KEYWORD_FIX_EXCLUDE, KEYWORD_FIX_PATTERN
+    from empathy.core.history.labeling import CommitLabels
+    from empathy.core.labels import Kind, Label, learn_conventions
+
+    include = re.compile(KEYWORD_FIX_PATTERN, re.IGNORECASE)
+    exclude = re.compile(KEYWORD_FIX_EXCLUDE, re.IGNORECASE)
+    labels = {}
+    for c in commits:
+        fix = not c.is_merge and not exclude.search(c.subject) and bool(include.search(c.message))
+        labels[c.sha] = Label(Kind.FIX if fix else Kind.REFACTOR, fix, False, True, ("keyword rule",), "keyword")
+    return CommitLabels(conventions=learn_conventions([]), labels=labels)

@@ -1,7 +1,11 @@
 """File-level backtest of bug-fix forecasts against baselines (groundwork for `empathy eval`).
 
 Usage:
-    python bench/eval_files.py REPO [REPO ...] [--horizon-days 365] [--cutoffs 6]
+    python bench/eval_files.py REPO [REPO ...] [--horizon-days 365] [--cutoffs 6] [--labels conventions|keyword]
+
+``--labels keyword`` replays the keyword rule empathy used before commit labels, so the
+effect of the labels on every ranking can be measured side by side (truth and features
+both follow the labels chosen).
 
 For each repository: ingest (incremental), then rolling yearly cutoffs; every ranking
 is scored on the same files and cutoffs; prints per-repository and macro-averaged
@@ -16,15 +20,22 @@ import statistics
 import sys
 import time
 
+from _common import keyword_labeler
+
 from empathy.core.context import MiningContext
 from empathy.core.predict.backtest import METRICS, FileBacktest, run_file_backtest
 from empathy.core.workspace import open_workspace
 
 
-def _backtest(path: str, horizon: int, cutoffs: int) -> FileBacktest:
+def _backtest(path: str, horizon: int, cutoffs: int, labels: str = "conventions") -> FileBacktest:
     ws = open_workspace(path)
     ws.ingest()
-    history = ws.history()
+    if labels == "keyword":
+        from empathy.core.history.view import load_history
+
+        history = load_history(ws.store, ws.repo_id, keyword_labeler)
+    else:
+        history = ws.history()
     ctx = MiningContext(ws.repo, ws.repo_id, history, ws.store, ws.settings)
 
     def is_source(p: str) -> bool:
@@ -45,11 +56,12 @@ def main() -> int:
     parser.add_argument("repos", nargs="+")
     parser.add_argument("--horizon-days", type=int, default=365)
     parser.add_argument("--cutoffs", type=int, default=6)
+    parser.add_argument("--labels", choices=("conventions", "keyword"), default="conventions")
     args = parser.parse_args()
     per_repo: dict[str, dict[str, dict[str, float]]] = {}
     for path in args.repos:
         started = time.perf_counter()
-        bt = _backtest(path, args.horizon_days, args.cutoffs)
+        bt = _backtest(path, args.horizon_days, args.cutoffs, args.labels)
         rows = {r: {m: bt.mean(r, m) for m in METRICS} for r in bt.rankings()}
         per_repo[path] = rows
         cal = [c.calibration for c in bt.cutoffs]

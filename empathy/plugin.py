@@ -30,6 +30,8 @@ Contents, by purpose:
   (:func:`load_answers`), the model's track record (:func:`latest_record`),
   :class:`ForecastRun`, and the missing-partner finding and risk factor
   (:class:`MissingPartner`, :func:`missing_partner_finding`, :func:`missing_partner_factor`);
+* tests: :func:`open_workspace` and :class:`Workspace` (``ws.register(plugin, "id")``,
+  then ``ws.ingest()``, ``ws.mine(only=[...])``, ``ws.findings(only=[...])``);
 * agents: the :class:`Agent` protocol, :class:`Request`, the memory
   (:class:`Memory`, :class:`Consolidation`) and the A/B adaptation
   (:class:`Experiment`, :data:`STRATEGIES` and friends).
@@ -73,6 +75,7 @@ from empathy.core.partners import MissingPartner, missing_partner_factor, missin
 from empathy.core.predict.forecast import FileForecast, ForecastRun
 from empathy.core.predict.records import latest_record
 from empathy.core.repo import RepoInfo
+from empathy.core.workspace import Workspace, open_workspace
 
 __all__ = [
     "DAY",
@@ -104,6 +107,7 @@ __all__ = [
     "Severity",
     "SzzLink",
     "Touch",
+    "Workspace",
     "UnknownFileError",
     "adapt_from_deploys",
     "assign_arm",
@@ -122,6 +126,7 @@ __all__ = [
     "missing_partner_factor",
     "missing_partner_finding",
     "module_of",
+    "open_workspace",
     "percentile_ranks",
     "run_szz",
     "saturate",

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from empathy import __version__
-from empathy.cli import agents, config, findings, history, predict
+from empathy.cli import agents, config, findings, history, labels, predict
 from empathy.cli._common import err, handle_errors, out
 from empathy.cli.gate import gate_app
 from empathy.cli.lsp import lsp
@@ -63,6 +63,8 @@ for name, command in (
     ("eval", predict.eval_),
     ("risk", predict.risk),
     ("explain", history.explain),
+    ("commits", labels.commits),
+    ("label", labels.label),
     ("answer", agents.answer),
     ("feedback", agents.feedback),
     ("ab", agents.ab),

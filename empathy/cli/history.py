@@ -165,9 +165,10 @@ def explain(
     for c in info["recent_commits"]:
         out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['author'])}: {escape(c['subject'])}", highlight=False)
     if info["recent_fixes"]:
-        out.print("recent fixes:")
+        out.print("recent fixes (wrong one? `empathy label SHA --not-fix`):")
         for c in info["recent_fixes"]:
             out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['subject'])}", highlight=False)
+            out.print(f"      [dim]counted because: {escape(c['why'])}[/]", highlight=False)
     for p in info["patterns"]:
         out.print(f"pattern {p['kind']}: {escape(p['summary'])}", highlight=False)
     fc = info.get("forecast")

@@ -35,8 +35,10 @@ class SettingSpec:
     help: str
 
 
-DEFAULT_FIX_PATTERN = r"\b(fix(e[sd]|ing)?|bug(s|fix)?|defect|regression|crash(es|ed)?|broken|incorrect(ly)?|wrong)\b"
-DEFAULT_FIX_EXCLUDE = r"^\s*(\[?(typo|docs?|lint|ci|style)\]?\b|fix(ed|es)? (a |the )?typo)"
+#: The keyword rule empathy used before commit labels (a fix word anywhere in the message, unless the
+#: subject is typo/docs/lint/CI work): kept as the baseline the evaluation reports beside the labels.
+KEYWORD_FIX_PATTERN = r"\b(fix(e[sd]|ing)?|bug(s|fix)?|defect|regression|crash(es|ed)?|broken|incorrect(ly)?|wrong)\b"
+KEYWORD_FIX_EXCLUDE = r"^\s*(\[?(typo|docs?|lint|ci|style)\]?\b|fix(ed|es)? (a |the )?typo)"
 
 CORE_SETTINGS: dict[str, SettingSpec] = {
     "database_url": SettingSpec(
@@ -45,9 +47,11 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "repo_key": SettingSpec(
         "", "identity of the repository in a shared store; empty means the origin URL or the path"
     ),
-    "fix_pattern": SettingSpec(DEFAULT_FIX_PATTERN, "regex (case-insensitive) marking bug-fix commits"),
+    "fix_pattern": SettingSpec(
+        "", "regex (case-insensitive) on the message that marks a fix, over the built-in commit labels (empty: none)"
+    ),
     "fix_exclude_pattern": SettingSpec(
-        DEFAULT_FIX_EXCLUDE, "regex on the subject that un-marks a fix (typo, docs, lint, CI work)"
+        "", "regex on the subject that un-marks a fix, over the built-in commit labels (empty: none)"
     ),
     "exclude": SettingSpec(
         [

@@ -69,7 +69,17 @@ def explain_file(store: Store, repo_id: int, history: History, path: str) -> dic
         "lines_deleted": sum(t.deleted or 0 for _c, t in touches),
         "authors": [{"name": a, "commits": n, "share": round(n / len(commits), 3)} for a, n in authors.most_common(5)],
         "fixes": len(fixes),
-        "recent_fixes": [{"sha": c.sha[:12], "date": _date(c.committed_at), "subject": c.subject} for c in fixes[-3:]],
+        # the fixes behind the count, each with why it counts, so a wrong one is one command from corrected
+        "recent_fixes": [
+            {
+                "sha": c.sha[:12],
+                "date": _date(c.committed_at),
+                "subject": c.subject,
+                "why": "; ".join(history.label(c).why),
+                "correct": f"empathy label {c.sha[:12]} --not-fix",
+            }
+            for c in fixes[-5:]
+        ],
         "recent_commits": [
             {"sha": c.sha[:12], "date": _date(c.committed_at), "author": c.author, "subject": c.subject}
             for c in commits[-5:]

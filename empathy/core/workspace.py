@@ -22,7 +22,8 @@ from empathy.core.config import Settings, load_settings
 from empathy.core.context import MiningContext
 from empathy.core.guided import apply_answers, load_answers
 from empathy.core.history.ingest import IngestReport, ingest
-from empathy.core.history.view import FixClassifier, History, load_history
+from empathy.core.history.labeling import CommitLabels, FixPatterns, label_history, load_corrections
+from empathy.core.history.view import CommitInfo, History, load_history
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import ChangeSet, Event, Finding, Pattern, RiskFactor, fingerprint
 from empathy.core.repo import RepoInfo, open_repository
@@ -184,8 +185,14 @@ class Workspace:
             if result.plugin == name and result.ok and isinstance(result.value, dict):
                 self.settings.add_plugin_defaults(result.plugin, result.value)
 
-    def classifier(self) -> FixClassifier:
-        return FixClassifier(self.settings["fix_pattern"], self.settings["fix_exclude_pattern"])
+    def label_commits(self, commits: list[CommitInfo]) -> CommitLabels:
+        """Label commits by this repository's conventions, the fix-marker settings and the team's corrections."""
+        patterns = FixPatterns(str(self.settings["fix_pattern"]), str(self.settings["fix_exclude_pattern"]))
+        return label_history(commits, self.repo, patterns, load_corrections(self.repo.root))
+
+    def forget_history(self) -> None:
+        """Drop the loaded history (after a label correction), so the next question reloads it."""
+        self._history = None
 
     def history(self) -> History:
         """The ingested history, loaded once and reused until the next ingest adds commits.
@@ -195,7 +202,7 @@ class Workspace:
         every request; it is read-only, so one copy serves them all.
         """
         if self._history is None:
-            self._history = load_history(self.store, self.repo_id, self.classifier())
+            self._history = load_history(self.store, self.repo_id, self.label_commits)
         return self._history
 
     def call_plugins(

@@ -54,8 +54,11 @@ def hover_markdown(state: RepoState, path: str, findings: list[Finding]) -> str:
             f"{info['fixes']} of them bug fixes; authors: {authors or 'unknown'}"
         )
         if info["recent_fixes"]:
-            fixes = "; ".join(f"{c['date']} `{c['sha'][:8]}` {c['subject']}" for c in info["recent_fixes"])
-            parts.append(f"recent fixes: {fixes}")
+            fixes = "\n".join(
+                f"- {c['date']} `{c['sha'][:8]}` {c['subject']} (counted because: {c['why']})"
+                for c in info["recent_fixes"]
+            )
+            parts.append(f"recent fixes (a wrong one: `empathy label SHA --not-fix`):\n{fixes}")
     else:
         parts.append("no commit in the ingested history touches this file yet")
     forecast = state.index.forecasts.get(path) if state.index is not None else None

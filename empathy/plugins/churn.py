@@ -39,7 +39,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     since = history.now - window * DAY
     files = source_files(context)
     loc = head_loc(context, files)
-    by_file = history.touches_by_file
+    by_file = history.deliberate_touches_by_file
     stats: dict[int, dict[str, Any]] = {}
     for f in files:
         touches = by_file.get(f.id, [])

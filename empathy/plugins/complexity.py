@@ -81,7 +81,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     history = context.history
     cfg = context.settings
     since = history.now - int(context.core_settings["window_days"]) * DAY
-    by_file = history.touches_by_file
+    by_file = history.deliberate_touches_by_file
     files = source_files(context)
     recent_counts = {f.id: sum(1 for c, _t in by_file.get(f.id, []) if c.committed_at > since) for f in files}
     candidates = sorted((f for f in files if recent_counts[f.id] > 0), key=lambda f: -recent_counts[f.id])

@@ -37,7 +37,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     revs: Counter[int] = Counter()
     shared: Counter[tuple[int, int]] = Counter()
     last: dict[tuple[int, int], int] = {}
-    for commit in context.history.non_merge():
+    for commit in context.history.non_merge(bulk=False):
         ids = sorted({t.file_id for t in commit.touches if t.file_id in live})
         if not ids or len(commit.touches) > max_size:
             continue

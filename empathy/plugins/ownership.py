@@ -42,7 +42,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
         names[c.email] = c.author
     inactive = {email for email, t in last_seen.items() if t < cutoff}
     patterns: list[Pattern] = []
-    by_file = history.touches_by_file
+    by_file = history.deliberate_touches_by_file
     for f in source_files(context):
         touches = by_file.get(f.id, [])
         if len(touches) < min_commits:

@@ -637,8 +637,11 @@ def test_explain_json(project: RepoBuilder, env: dict[str, str]) -> None:
         {"name": "Alice", "commits": 1, "share": round(1 / UTIL_COMMITS, 3)},
     ]
     fix_days = [d for k, d in enumerate(UTIL_DAYS) if k % 2]
-    assert [c["date"] for c in info["recent_fixes"]] == [date_of(d) for d in fix_days[-3:]]
+    assert [c["date"] for c in info["recent_fixes"]] == [date_of(d) for d in fix_days[-5:]]
     assert all(c["subject"].startswith("fix util edge case") for c in info["recent_fixes"])
+    # each fix behind the count says why it counts, and how to correct it
+    assert all("starts with a fix verb" in c["why"] for c in info["recent_fixes"])
+    assert all(c["correct"] == f"empathy label {c['sha']} --not-fix" for c in info["recent_fixes"])
     assert [c["date"] for c in info["recent_commits"]] == [date_of(d) for d in UTIL_DAYS[-5:]]
     assert info["patterns"] == []
     forecast = info["forecast"]
@@ -734,7 +737,9 @@ def test_answer_fix_pattern_changes_what_counts_as_a_fix(project: RepoBuilder, e
     (row,) = [r for r in config["settings"] if r["name"] == "fix_pattern"]
     assert row["value"] == r"^extend engine" and row["source"].startswith("answers")
     engine = run_json("explain", "src/engine.py", "-C", project.path, "--no-forecast", env=env)
-    assert engine["fixes"] == len(ENGINE_DAYS) - ENGINE_FIXES  # the even changes now, not the "fix crash" ones
+    # the team's marker adds its fixes to the ones the labels find ("fix crash ..." still counts)
+    assert engine["fixes"] == len(ENGINE_DAYS)
+    assert any(f["why"] == "matches the fix_pattern setting" for f in engine["recent_fixes"])
 
 
 # -- stats -----------------------------------------------------------------------

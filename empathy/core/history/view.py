@@ -3,22 +3,25 @@
 Loaded with two queries (commits, changes) so six miners do not each walk
 the store.  ``now`` is the time of the newest commit, not the wall clock, so
 results are reproducible and "as of" views (used by backtests) are just a
-prefix of the same data.
+prefix of the same data.  Each commit's label (fix, bulk sweep, kind, and
+why) comes from :mod:`empathy.core.history.labeling`; miners ask
+``is_fix``/``is_bulk`` instead of reading messages.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import select
 
+from empathy.core.history.labeling import CommitLabels, label_history
+from empathy.core.labels import Label
 from empathy.core.store.store import Store
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow
 
-__all__ = ["CommitInfo", "FileInfo", "FixClassifier", "History", "Touch", "load_history"]
+__all__ = ["CommitInfo", "FileInfo", "History", "Touch", "load_history"]
 
 DAY = 86_400
 
@@ -31,6 +34,8 @@ class Touch:
     path: str
     added: int | None
     deleted: int | None
+    #: the path before a rename in this commit (None when not renamed)
+    old_path: str | None = None
 
     @property
     def churn(self) -> int:
@@ -48,6 +53,7 @@ class CommitInfo:
     message: str
     is_merge: bool
     touches: list[Touch] = field(default_factory=list)
+    parents: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:
@@ -63,50 +69,37 @@ class FileInfo:
     alive: bool
 
 
-class FixClassifier:
-    """Marks bug-fix commits from their message (configurable regexes).
-
-    The default follows the evaluation protocol in docs/evaluation.md: a fix
-    word anywhere in the message, unless the subject is typo/docs/lint/CI work.
-    """
-
-    def __init__(self, pattern: str, exclude: str = "") -> None:
-        try:
-            self.pattern = re.compile(pattern, re.IGNORECASE)
-            self.exclude = re.compile(exclude, re.IGNORECASE) if exclude else None
-        except re.error as exc:
-            from empathy.core.errors import ConfigError
-
-            raise ConfigError(f"fix pattern is not a valid regular expression: {exc}") from None
-
-    def is_fix(self, message: str) -> bool:
-        subject = message.split("\n", 1)[0]
-        if self.exclude is not None and self.exclude.search(subject):
-            return False
-        return bool(self.pattern.search(message))
-
-
 class History:
     """Commits in ingest order (parents first) and the files they touched."""
 
-    def __init__(self, commits: list[CommitInfo], files: dict[int, FileInfo], classifier: FixClassifier):
+    def __init__(self, commits: list[CommitInfo], files: dict[int, FileInfo], labels: CommitLabels | None = None):
         self.commits = commits
         self.files = files
-        self.classifier = classifier
+        #: every commit's label; a history built without one labels its commits by their own facts
+        self.labels = labels if labels is not None else label_history(commits, None)
 
     @property
     def now(self) -> int:
         return max((c.committed_at for c in self.commits), default=0)
 
-    def non_merge(self) -> Iterator[CommitInfo]:
-        return (c for c in self.commits if not c.is_merge)
+    def non_merge(self, bulk: bool = True) -> Iterator[CommitInfo]:
+        """Commits with a diff; ``bulk=False`` also leaves out mechanical sweeps."""
+        return (c for c in self.commits if not c.is_merge and (bulk or not self.is_bulk(c)))
 
     @cached_property
     def fix_indices(self) -> frozenset[int]:
-        return frozenset(c.index for c in self.commits if not c.is_merge and self.classifier.is_fix(c.message))
+        return frozenset(c.index for c in self.commits if not c.is_merge and self.labels.of(c).fix)
 
     def is_fix(self, commit: CommitInfo) -> bool:
+        """A product bug fix by the repository's conventions (never a merge, never a bulk sweep)."""
         return commit.index in self.fix_indices
+
+    def is_bulk(self, commit: CommitInfo) -> bool:
+        """A mechanical sweep (formatter, linter, mass rename ...): left out of coupling, ownership and churn."""
+        return self.labels.of(commit).bulk
+
+    def label(self, commit: CommitInfo) -> Label:
+        return self.labels.of(commit)
 
     @cached_property
     def touches_by_file(self) -> dict[int, list[tuple[CommitInfo, Touch]]]:
@@ -116,16 +109,31 @@ class History:
                 out.setdefault(t.file_id, []).append((c, t))
         return out
 
+    @cached_property
+    def deliberate_touches_by_file(self) -> dict[int, list[tuple[CommitInfo, Touch]]]:
+        """``touches_by_file`` without bulk sweeps: what churn, ownership and trends count.
+
+        A formatter run or a mass rename touches every file once without
+        anybody working on them; counted, it makes every file a little hotter
+        and its author a little more of an owner.
+        """
+        return {
+            fid: kept
+            for fid, pairs in self.touches_by_file.items()
+            if (kept := [(c, t) for c, t in pairs if not self.is_bulk(c)])
+        }
+
     def alive_files(self) -> list[FileInfo]:
         return [f for f in self.files.values() if f.alive]
 
     def as_of(self, timestamp: int) -> History:
         """The history as it was known at ``timestamp`` (commit time)."""
         kept = [c for c in self.commits if c.committed_at <= timestamp]
-        return History(kept, self.files, self.classifier)
+        return History(kept, self.files, self.labels)
 
 
-def load_history(store: Store, repo_id: int, classifier: FixClassifier) -> History:
+def load_history(store: Store, repo_id: int, label: Callable[[list[CommitInfo]], CommitLabels]) -> History:
+    """The whole ingested history, labelled by ``label`` (the workspace passes the repository's conventions)."""
     commits_t = CommitRow.__table__  # type: ignore[attr-defined]
     changes_t = ChangeRow.__table__  # type: ignore[attr-defined]
     files_t = FileRow.__table__  # type: ignore[attr-defined]
@@ -142,30 +150,33 @@ def load_history(store: Store, repo_id: int, classifier: FixClassifier) -> Histo
                 commits_t.c.committed_at,
                 commits_t.c.message,
                 commits_t.c.is_merge,
+                commits_t.c.parents,
             )
             .where(commits_t.c.repo_id == repo_id)
             .order_by(commits_t.c.seq)
         )
-        for cid, sha, name, email, at, ct, msg, merge in rows:
-            info = CommitInfo(len(commits), sha, name, email, at, ct, msg, bool(merge))
+        for cid, sha, name, email, at, ct, msg, merge, parents in rows:
+            parent_shas = tuple((parents or "").split())
+            info = CommitInfo(len(commits), sha, name, email, at, ct, msg, bool(merge), [], parent_shas)
             commits.append(info)
             by_id[cid] = info
-        for commit_id, file_id, path, added, deleted in conn.execute(
+        for commit_id, file_id, path, added, deleted, old_path in conn.execute(
             select(
                 changes_t.c.commit_id,
                 changes_t.c.file_id,
                 changes_t.c.path,
                 changes_t.c.added,
                 changes_t.c.deleted,
+                changes_t.c.old_path,
             )
             .where(changes_t.c.repo_id == repo_id)
             .order_by(changes_t.c.id)
         ):
-            by_id[commit_id].touches.append(Touch(file_id, path, added, deleted))
+            by_id[commit_id].touches.append(Touch(file_id, path, added, deleted, old_path))
         files = {
             fid: FileInfo(fid, path, not deleted)
             for fid, path, deleted in conn.execute(
                 select(files_t.c.id, files_t.c.path, files_t.c.deleted).where(files_t.c.repo_id == repo_id)
             )
         }
-    return History(commits, files, classifier)
+    return History(commits, files, label(commits))

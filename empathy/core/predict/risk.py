@@ -68,7 +68,7 @@ def _as_next_commit(history: History, change: ChangeSet, exclude: set[str], mess
         is_merge=False,
         touches=touches,
     )
-    return History([*kept, synthetic], history.files, history.classifier)
+    return History([*kept, synthetic], history.files, history.labels)
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:
