@@ -1,0 +1,54 @@
+"""The knobs of the co-change index, with the measured reason for each default.
+
+Defaults were chosen on the dev repositories' *own earlier* history with the
+replay protocol of ``coupling_eval.py`` and checked on four more repositories;
+nothing in them names a repository.  See ``bench/partners_dev.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the index weighs history, picks candidates, learns and warns."""
+
+    #: Half-life of a past commit's weight.  Shorter (1 year, 6 months) lost
+    #: recall@1 on every dev repository; two years is the best single value.
+    half_life_days: float = 730.0
+    #: A second, short half-life feature for "what is being worked on now".
+    short_half_life_days: float = 30.0
+    #: Half-life of a file's own change rate (its prior).
+    rate_half_life_days: float = 365.0
+    #: Commits with more files than this carry no co-change evidence (their
+    #: weight, 1/size, is negligible anyway) and are skipped for speed.
+    max_files: int = 30
+    #: Weight of a never-seen query file's name template (``changelog/#.rst``)
+    #: relative to a known file.
+    template_weight: float = 0.5
+    #: Co-change candidates kept per query (by weighted overlap), before the
+    #: structural ones are added.
+    candidates: int = 60
+    #: Candidates added by rare shared path words.
+    name_candidates: int = 10
+    #: A word shared by at most this many alive paths counts as rare.
+    rare_word_max: int = 10
+    #: Replayed queries needed before the learned combination is used (before
+    #: that, suggestions are ranked by the weighted overlap alone).
+    min_train_queries: int = 60
+    #: Refit the combination when the replayed queries grew by this share.
+    refit_growth: float = 0.15
+    #: L2 penalty of the combination (on standardised features).
+    l2: float = 1.0
+    #: Top-suggestion precision the warning threshold aims for, on this
+    #: repository's replayed past.
+    warn_precision: float = 0.70
+    #: Replayed queries above a threshold needed before it is trusted.
+    warn_min_support: int = 25
+    #: Only replayed queries this recent calibrate the warning threshold.
+    calibration_days: float = 3 * 365.0
+    #: Only replayed queries this recent train the combination.
+    train_days: float = 5 * 365.0
