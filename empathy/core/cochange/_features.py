@@ -39,6 +39,9 @@ _BASE_FEATURES = (
     "log_overlap",  # the weighted-overlap vote (idf overlap ** 3 / size, 2-year half-life)
     "log_overlap_plain",  # the same with every query file counted alike
     "log_overlap_recent",  # 30-day half-life
+    "log_overlap_session",  # 2-day half-life: the change in progress
+    "log_overlap_long",  # 8-year half-life
+    "log_overlap_activity",  # half-life counted in commits, not days
     "log_overlap_linear",  # overlap ** 1
     "log_overlap_strict",  # overlap ** 5
     "log_confidence",  # max over query files x of P(y | x), decayed
@@ -67,6 +70,7 @@ _BASE_FEATURES = (
     "co_changed",  # y changed with some query file at all
     "log_query_size",
     "unseen_share",  # share of the query files the index never saw
+    "missing_new_file",  # how often commits add a file of a recurring name template, when the query has none
 )
 FEATURES: tuple[str, ...] = (
     _BASE_FEATURES
@@ -74,6 +78,7 @@ FEATURES: tuple[str, ...] = (
     + tuple(f"kind_{a}" for a in _KINDS)
 )
 _EPS = 1e-3
+_OVERLAPS = tuple(f for f in _BASE_FEATURES if f.startswith("log_overlap"))
 
 
 def path_kind(path: str) -> int:
@@ -185,6 +190,9 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
         age = np.maximum(0.0, t - hist.times_of(uniq)) / DAY
         d = 0.5 ** (age / s.half_life_days)
         ds = 0.5 ** (age / s.short_half_life_days)
+        d_session = 0.5 ** (age / s.session_half_life_days)
+        d_long = 0.5 ** (age / s.long_half_life_days)
+        d_act = 0.5 ** ((hist.n_commits - uniq) / s.activity_half_life_commits)
         size = hist.sizes(uniq).astype(np.float64)
         r = ov / nq if nq > 0 else np.zeros_like(ov)
         r0 = ov0 / nq0
@@ -192,6 +200,9 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
             "log_overlap": d * r**3 / size,
             "log_overlap_plain": d * r0**3 / size,
             "log_overlap_recent": ds * r**3 / size,
+            "log_overlap_session": d_session * r**3 / size,
+            "log_overlap_long": d_long * r**3 / size,
+            "log_overlap_activity": d_act * r**3 / size,
             "log_overlap_linear": d * r / size,
             "log_overlap_strict": d * r**5 / size,
         }
@@ -282,7 +293,7 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
             out[inU] = scores[key][upos[inU]]
         return out
 
-    for name in ("log_overlap", "log_overlap_plain", "log_overlap_recent", "log_overlap_linear", "log_overlap_strict"):
+    for name in _OVERLAPS:
         v = from_u(name, 0.0)
         X[:, col(name)] = np.log(v + _EPS)
         if name == "log_overlap":
@@ -362,4 +373,6 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
         X[c, base + 16 + k] = 1.0
     X[:, col("log_query_size")] = math.log(len(qpaths)) if qpaths else 0.0
     X[:, col("unseen_share")] = unseen
+    if not templates:
+        X[:, col("missing_new_file")] = hist.templated_new.read(t) / total_rate
     return Candidates(ids, X, overlap, partner, struct_out, known)

@@ -89,12 +89,15 @@ class History:
     templates: dict[str, list[int]] = field(default_factory=dict)
     commits_total: Decayed = field(init=False)
     pair_total: Decayed = field(init=False)
+    #: commits that created a file of a name template seen before (a new changelog fragment...)
+    templated_new: Decayed = field(init=False)
     names_alive: NameIndex = field(default_factory=NameIndex)
     latest_time: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.commits_total = Decayed(self.rate_half_life)
         self.pair_total = Decayed(self.pair_half_life)
+        self.templated_new = Decayed(self.rate_half_life)
 
     # -- entities -------------------------------------------------------------------------------
 
@@ -157,9 +160,13 @@ class History:
         """
         for old, new in renames.items():
             self.rename(old, new)
+        files = list(files)
         gone = set(deleted)
         ids: set[int] = set()
+        fresh: list[str] = []
         for path in files:
+            if path not in self.ids:
+                fresh.append(path)
             i = self.entity(path)
             ids.add(i)
             if path in gone:
@@ -174,6 +181,8 @@ class History:
         self.latest_time = max(self.latest_time, time)
         ordered = sorted(ids)
         if counts and ordered:
+            if any(name_template(p) in self.templates for p in fresh if name_template(p) != p):
+                self.templated_new.bump(time)
             self._append(sha, time, ordered, files)
         return ordered
 

@@ -145,19 +145,23 @@ class CochangeIndex:
         self._hist.record(sha, time, paths, deleted, moved, counts)
 
     def _replay(self, sha: str, time: float, paths: list[str], renames: Mapping[str, str]) -> None:
-        hidden = hidden_file(sha, paths)
-        query = [p for p in paths if p != hidden]
-        before = {new: old for old, new in renames.items()}.get(hidden, hidden)
-        target = self._hist.ids.get(before)
-        cands = candidates(self._hist, query, time, self.settings)
-        label = cands.ids.index(target) if target is not None and target in cands.ids else -1
         self._maybe_refit(time)
-        if self._model is not None and cands.ids:
-            p = self._model.probabilities(cands.X)
-            best = int(np.argmax(p))
-            self._outcomes.append((time, float(p[best]), best == label))
-        self._replays.append(_Replay(time, cands.X, label))
-        self._replay_times.append(time)
+        first = hidden_file(sha, paths)
+        others = sorted(
+            (p for p in set(paths) if p != first), key=lambda p: hashlib.blake2b((sha + p).encode()).digest()
+        )
+        for n, hidden in enumerate([first, *others][: self.settings.replays_per_commit]):
+            query = [p for p in paths if p != hidden]
+            before = {new: old for old, new in renames.items()}.get(hidden, hidden)
+            target = self._hist.ids.get(before)
+            cands = candidates(self._hist, query, time, self.settings)
+            label = cands.ids.index(target) if target is not None and target in cands.ids else -1
+            if n == 0 and self._model is not None and cands.ids:
+                p = self._model.probabilities(cands.X)
+                best = int(np.argmax(p))
+                self._outcomes.append((time, float(p[best]), best == label))
+            self._replays.append(_Replay(time, cands.X, label))
+            self._replay_times.append(time)
 
     def _maybe_refit(self, now: float) -> None:
         s = self.settings

@@ -106,22 +106,31 @@ def package_init(path: str) -> str | None:
     return "/".join([*dirs, "__init__.py"])
 
 
-def _test_subject(path: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """For a test module, (words of what it tests, words of its folders below the test root)."""
+def _test_subject(path: str) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+    """For a test module, (words of what it tests, words of its folders below the test root, named test_*).
+
+    A module under a test folder without the ``test_`` prefix
+    (``testing/python/fixtures.py``) is a test of what it is named after too,
+    but a weaker one: it may as well be a helper.
+    """
     dirs, base = _split(path)
     if not base.endswith(".py"):
         return None
     stem = base[:-3]
+    roots = [i for i, d in enumerate(dirs) if d in TEST_ROOTS]
+    prefixed = True
     if stem.startswith("test_"):
         subject = stem[5:]
     elif stem.endswith("_test"):
         subject = stem[:-5]
+    elif roots and stem not in {"conftest", "__init__", "__main__"}:
+        subject, prefixed = stem, False
     else:
         return None
-    roots = [i for i, d in enumerate(dirs) if d in TEST_ROOTS]
     below = dirs[roots[-1] + 1 :] if roots else dirs[1:]
     dir_words = tuple(w for d in below for w in _words(d))
-    return _words(subject), dir_words
+    words = _words(subject)
+    return (words, dir_words, prefixed) if words else None
 
 
 def _module_subject(path: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -151,13 +160,16 @@ def test_match(test_path: str, module_path: str) -> float:
       ``pkg/downloadermiddlewares/cookies.py`` score 1.0).
     * ``tests/foo/test_*.py`` and ``foo.py`` (or ``foo/__init__.py``): the
       test's folder is the module's name (0.4 plus the same bonus).
+    * a module under a test folder named like the module, without ``test_``
+      (``testing/python/fixtures.py`` and ``src/pkg/fixtures.py``): 0.7 times the above.
     """
     ts = _test_subject(test_path)
     ms = _module_subject(module_path)
     if ts is None or ms is None:
         return 0.0
-    subject, tdirs = ts
+    subject, tdirs, prefixed = ts
     name, mdirs = ms
+    weight = 1.0 if prefixed else 0.7
     n = len(name)
     if len(subject) >= n and subject[-n:] == name:
         base, rest = 0.6, subject[:-n]
@@ -167,9 +179,9 @@ def test_match(test_path: str, module_path: str) -> float:
         return 0.0
     context = set(rest) | set(tdirs)
     if not context:
-        return base + 0.2
+        return weight * (base + 0.2)
     found = len(context & set(mdirs))
-    return base + 0.4 * found / len(context)
+    return weight * (base + 0.4 * found / len(context))
 
 
 def doc_names_module(doc_path: str, module_path: str) -> bool:
@@ -207,7 +219,7 @@ class NameIndex:
     def _keys(self, path: str) -> tuple[dict[str, set[str]], tuple[str, ...]] | None:
         ts = _test_subject(path)
         if ts is not None:
-            subject, tdirs = ts
+            subject, tdirs, _ = ts
             return self._tests_by_word, tuple({*subject[-1:], *tdirs[-1:]})
         ms = _module_subject(path)
         if ms is not None:
@@ -275,7 +287,7 @@ class NameIndex:
         out: dict[str, tuple[str, float]] = {}
         ts = _test_subject(path)
         if ts is not None:
-            subject, tdirs = ts
+            subject, tdirs, _ = ts
             cands = set().union(*(self._modules_by_word.get(k, set()) for k in {*subject[-1:], *tdirs[-1:]}))
             self._best(out, "tested", ((m, test_match(path, m)) for m in cands if m != path))
             return out
