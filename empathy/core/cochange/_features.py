@@ -375,4 +375,6 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
     X[:, col("unseen_share")] = unseen
     if not templates:
         X[:, col("missing_new_file")] = hist.templated_new.read(t) / total_rate
+    for prefix in s.disabled:
+        X[:, [j for j, f in enumerate(FEATURES) if f.startswith(prefix)]] = 0.0
     return Candidates(ids, X, overlap, partner, struct_out, known)

@@ -62,3 +62,6 @@ class Settings:
     calibration_days: float = 3 * 365.0
     #: Only replayed queries this recent train the combination.
     train_days: float = 5 * 365.0
+    #: Features (by name prefix, see ``FEATURES``) held at zero, to measure
+    #: what each kind of evidence is worth or to switch one off.
+    disabled: tuple[str, ...] = ()

@@ -236,7 +236,11 @@ class CochangeIndex:
         model = self._model
         learned = model is not None
         scores = model.probabilities(cands.X) if model is not None else cands.overlap
-        order = np.lexsort((np.array([self._hist.names[y] for y in cands.ids]), -scores))[:top]
+        order = np.lexsort((np.array([self._hist.names[y] for y in cands.ids]), -scores))
+        if model is None:
+            # without a learned combination only direct evidence ranks: a co-change or a naming link
+            order = np.array([c for c in order if scores[c] > 0 or cands.structure[c] is not None], dtype=np.int64)
+        order = order[:top]
         record = self.track_record(at_time) if learned else None
         threshold = record.threshold if record is not None else None
         out: list[Suggestion] = []

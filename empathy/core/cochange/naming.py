@@ -27,10 +27,10 @@ __all__ = [
     "doc_names_module",
     "is_doc_path",
     "is_test_path",
+    "module_test_strength",
     "name_template",
     "package_init",
     "path_words",
-    "test_match",
 ]
 
 #: Folder names that hold tests in most Python projects.
@@ -150,7 +150,7 @@ def _module_subject(path: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None
     return (words, dir_words) if words else None
 
 
-def test_match(test_path: str, module_path: str) -> float:
+def module_test_strength(test_path: str, module_path: str) -> float:
     """How strongly a test module's name says it tests a module, 0 (not at all) to 1.
 
     * ``test_foo.py`` / ``foo_test.py`` and ``foo.py``: the test's subject ends
@@ -289,12 +289,12 @@ class NameIndex:
         if ts is not None:
             subject, tdirs, _ = ts
             cands = set().union(*(self._modules_by_word.get(k, set()) for k in {*subject[-1:], *tdirs[-1:]}))
-            self._best(out, "tested", ((m, test_match(path, m)) for m in cands if m != path))
+            self._best(out, "tested", ((m, module_test_strength(path, m)) for m in cands if m != path))
             return out
         ms = _module_subject(path)
         if ms is not None:
             cands = self._tests_by_word.get(ms[0][-1], set()) if ms[0] else set()
-            self._best(out, "test", ((t, test_match(t, path)) for t in cands if t != path))
+            self._best(out, "test", ((t, module_test_strength(t, path)) for t in cands if t != path))
             init = package_init(path)
             if init is not None and init in self._words_of:
                 out.setdefault(init, ("package", 0.5))
