@@ -56,6 +56,9 @@ class Settings:
     #: Top-suggestion precision the warning threshold aims for, on this
     #: repository's replayed past.
     warn_precision: float = 0.70
+    #: How sure the threshold must be of its precision: the z of a Wilson
+    #: lower bound that must reach ``warn_precision`` (0 = the point estimate).
+    warn_confidence: float = 0.0
     #: Replayed queries above a threshold needed before it is trusted.
     warn_min_support: int = 25
     #: Only replayed queries this recent calibrate the warning threshold.

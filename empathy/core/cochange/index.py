@@ -211,7 +211,11 @@ class CochangeIndex:
             hits = np.cumsum([ok for _, ok in recent])
             n = np.arange(1, len(recent) + 1)
             prec = hits / n
-            good = np.nonzero((prec >= s.warn_precision) & (n >= s.warn_min_support))[0]
+            z = s.warn_confidence
+            # Wilson lower bound of the precision above each threshold (z = 0: the precision itself)
+            spread = z * np.sqrt(prec * (1 - prec) / n + z * z / (4 * n * n))
+            lower = (prec + z * z / (2 * n) - spread) / (1 + z * z / n)
+            good = np.nonzero((lower >= s.warn_precision) & (n >= s.warn_min_support))[0]
             if good.shape[0]:
                 k = int(good[-1])
                 record = TrackRecord(recent[k][0], len(recent), float(prec[k]), (k + 1) / len(recent), s.warn_precision)
