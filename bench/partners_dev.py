@@ -28,13 +28,15 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from empathy.core.cochange import CochangeIndex, Settings, looks_like_bulk
+from empathy.core.cochange.references import MAX_TEXT, mentioned_names, reads_references
 
 DAY = 86400.0
 
@@ -47,12 +49,25 @@ class Commit:
     files: list[str]
     renames: dict[str, str]
     deleted: set[str]
+    #: new blob of each created or modified file whose text may hold references
+    blobs: dict[str, str] = field(default_factory=dict)
 
 
 def read_history(repo: str) -> list[Commit]:
-    """All non-merge commits, oldest first (stable-sorted by commit time), with their name-status."""
+    """All non-merge commits, oldest first (stable-sorted by commit time), with their raw name-status."""
     raw = subprocess.run(
-        ["git", "-C", repo, "log", "--reverse", "--no-merges", "-M", "--name-status", "--format=%x00%H%x1f%ct%x1f%s"],
+        [
+            "git",
+            "-C",
+            repo,
+            "log",
+            "--reverse",
+            "--no-merges",
+            "-M",
+            "--raw",
+            "--no-abbrev",
+            "--format=%x00%H%x1f%ct%x1f%s",
+        ],
         capture_output=True,
         check=True,
     ).stdout.decode("utf-8", errors="backslashreplace")
@@ -63,11 +78,13 @@ def read_history(repo: str) -> list[Commit]:
         files: list[str] = []
         renames: dict[str, str] = {}
         deleted: set[str] = set()
+        blobs: dict[str, str] = {}
         for line in lines[1:]:
-            if not line.strip():
+            if not line.startswith(":"):
                 continue
             parts = line.split("\t")
-            status = parts[0][:1]
+            meta = parts[0].split()
+            status = meta[-1][:1]
             if status == "R" and len(parts) == 3:
                 renames[parts[1]] = parts[2]
                 files.append(parts[2])
@@ -75,14 +92,78 @@ def read_history(repo: str) -> list[Commit]:
                 files.append(parts[-1])
                 if status == "D":
                     deleted.add(parts[-1])
-        commits.append(Commit(sha, float(ct), subject, files, renames, deleted))
+            if status != "D" and len(parts) >= 2 and reads_references(parts[-1]):
+                blobs[parts[-1]] = meta[3]
+        commits.append(Commit(sha, float(ct), subject, files, renames, deleted, blobs))
     commits.sort(key=lambda c: c.time)
     return commits
 
 
-def feed(index: CochangeIndex, c: Commit) -> None:
+def read_references(repo: str, commits: list[Commit], start: int) -> dict[int, dict[str, frozenset[str]]]:
+    """What the texts fed from ``commits[start]`` on refer to: {commit position: {path: names}}.
+
+    The first fed commit also carries the whole tree as of the commit before
+    it, so the index starts with every file's references; after that each
+    commit carries the files it changed.  All blobs come from one
+    ``git cat-file --batch``.
+    """
+    if start >= len(commits):
+        return {}
+    wanted: dict[int, dict[str, str]] = {}
+    if start > 0:
+        tree = subprocess.run(
+            ["git", "-C", repo, "ls-tree", "-r", "--full-tree", commits[start - 1].sha],
+            capture_output=True,
+            check=True,
+        ).stdout.decode("utf-8", errors="backslashreplace")
+        first: dict[str, str] = {}
+        for line in tree.splitlines():
+            meta, _, path = line.partition("\t")
+            kind_sha = meta.split()
+            if len(kind_sha) == 3 and kind_sha[1] == "blob" and reads_references(path):
+                first[path] = kind_sha[2]
+        wanted[start] = first
+    for k in range(start, len(commits)):
+        wanted.setdefault(k, {}).update(commits[k].blobs)
+    shas = sorted({b for files in wanted.values() for b in files.values()})
+    texts = _cat_blobs(repo, shas)
+    return {k: {p: mentioned_names(p, texts[b]) for p, b in files.items() if b in texts} for k, files in wanted.items()}
+
+
+def _cat_blobs(repo: str, shas: list[str]) -> dict[str, str]:
+    proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def write() -> None:
+        stdin.write("".join(f"{s}\n" for s in shas).encode())
+        stdin.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    out: dict[str, str] = {}
+    for sha in shas:
+        header = proc.stdout.readline().split()
+        if len(header) < 3 or header[1] != b"blob":
+            continue
+        size = int(header[2])
+        data = proc.stdout.read(size + 1)
+        if size <= MAX_TEXT:
+            out[sha] = data[:size].decode("utf-8", errors="replace")
+    writer.join()
+    proc.wait()
+    return out
+
+
+def feed(index: CochangeIndex, c: Commit, references: dict[str, frozenset[str]] | None = None) -> None:
     index.add(
-        c.sha, c.time, c.files, bulk=looks_like_bulk(c.subject, len(c.files)), renames=c.renames, deleted=c.deleted
+        c.sha,
+        c.time,
+        c.files,
+        bulk=looks_like_bulk(c.subject, len(c.files)),
+        renames=c.renames,
+        deleted=c.deleted,
+        references=references,
     )
 
 
@@ -97,13 +178,17 @@ def run_batch(args: argparse.Namespace) -> int:
     timed = sorted((q for q in queries if q["_t"] is not None), key=lambda q: q["_t"])
     settings = Settings()
     first = timed[0]["_t"] if timed else float("inf")
-    index = CochangeIndex(settings, learn_since=first - settings.train_days * DAY)
+    learn_since = first - settings.train_days * DAY
+    index = CochangeIndex(settings, learn_since=learn_since)
+    start = next((k for k, c in enumerate(commits) if c.time >= learn_since), len(commits))
+    refs = read_references(args.repo, commits, start)
+    refs_s = time.perf_counter() - started - read_s
     answers: dict[object, list[dict[str, object]]] = {}
     i = 0
     query_s = 0.0
     for q in timed:
         while i < len(commits) and commits[i].time < q["_t"]:
-            feed(index, commits[i])
+            feed(index, commits[i], refs.get(i))
             i += 1
         t0 = time.perf_counter()
         got = index.suggest(q["files"], q["_t"], top=args.top)
@@ -114,7 +199,8 @@ def run_batch(args: argparse.Namespace) -> int:
     total = time.perf_counter() - started
     record = index.track_record(timed[-1]["_t"]) if timed else None
     print(
-        f"partners_dev: {len(queries)} queries in {total:.1f} s (history read {read_s:.1f} s, "
+        f"partners_dev: {len(queries)} queries in {total:.1f} s "
+        f"(history read {read_s:.1f} s, texts read {refs_s:.1f} s, "
         f"{index.replayed} commits replayed, fits {index.fit_seconds:.1f} s, queries {query_s:.1f} s); "
         f"warn threshold {record.threshold if record else None}",
         file=sys.stderr,
@@ -127,9 +213,12 @@ def run_query(args: argparse.Namespace) -> int:
     commits = read_history(args.repo)
     settings = Settings()
     latest = commits[-1].time if commits else 0.0
-    index = CochangeIndex(settings, learn_since=latest - settings.train_days * DAY)
-    for c in commits:
-        feed(index, c)
+    learn_since = latest - settings.train_days * DAY
+    index = CochangeIndex(settings, learn_since=learn_since)
+    start = next((k for k, c in enumerate(commits) if c.time >= learn_since), len(commits))
+    refs = read_references(args.repo, commits, start)
+    for k, c in enumerate(commits):
+        feed(index, c, refs.get(k))
     built = time.perf_counter() - started
     now = latest + 1
     index.suggest(args.query, now, top=args.top)  # warm-up: fits the model, fills caches

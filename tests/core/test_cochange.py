@@ -17,8 +17,9 @@ from types import ModuleType
 
 import pytest
 
-from empathy.core.cochange import CochangeIndex, Settings, Suggestion, hidden_file, looks_like_bulk
+from empathy.core.cochange import CochangeIndex, Settings, Suggestion, _features, hidden_file, looks_like_bulk
 from empathy.core.cochange.naming import NameIndex, is_test_path, module_test_strength, name_template
+from empathy.core.cochange.references import mentioned_names, module_name
 from tests.gitrepo import EPOCH, RepoBuilder
 
 DAY = 86400.0
@@ -295,3 +296,33 @@ def test_history_reader_follows_renames_and_deletions(tmp_path: Path) -> None:
     assert commits[2].deleted == {"b.py"}
     assert [c.time for c in commits] == sorted(c.time for c in commits)
     assert commits[0].time >= EPOCH
+
+
+# -- structure from the text: imports and docs references --------------------------------------------
+
+
+def test_references_read_imports_and_docs_names() -> None:
+    code = "import os\nfrom . import nodes\nfrom pkg.http import Request\nfrom .util import (\n    helper,\n)\n"
+    names = mentioned_names("src/pkg/core.py", code)
+    assert {"os", "pkg.nodes", "pkg.http", "pkg.util"} <= names
+    assert mentioned_names("docs/api.rst", ".. autoclass:: pkg.http.Request\nsee setup.py") == {"pkg.http.Request"}
+    assert module_name("src/pkg/http/__init__.py") == "pkg.http" and module_name("docs/conf.txt") is None
+    assert mentioned_names("big.py", "import os\n" * 50_000) == frozenset()
+
+
+def test_a_module_that_imports_the_changed_one_is_a_candidate_without_co_change() -> None:
+    idx = _index()
+    idx.add("c1", T0, ["pkg/core.py", "pkg/user.py", "pkg/other.py", "docs/api.rst"])
+    idx.add("c2", T0 + DAY, ["README.rst", "pkg/core.py"])
+    refs = {
+        "pkg/user.py": mentioned_names("pkg/user.py", "from pkg.core import thing\n"),
+        "pkg/other.py": mentioned_names("pkg/other.py", "import os\n"),
+    }
+    idx.add("c3", T0 + 2 * DAY, ["setup.cfg"], references=refs)
+    idx.add("mv", T0 + 3 * DAY, ["pkg/core2.py"], renames={"pkg/core.py": "pkg/core2.py"})
+    # learn=False ranks by direct evidence only; the import link shows in the candidates' features
+    cands = _features.candidates(idx._hist, ["pkg/core2.py"], T0 + 4 * DAY, idx.settings)
+    row = {idx._hist.names[y]: cands.X[k] for k, y in enumerate(cands.ids)}
+    col = _features.FEATURES.index("refers_to_query")
+    assert row["pkg/user.py"][col] == 1.0
+    assert row.get("pkg/other.py", [0.0] * len(_features.FEATURES))[col] == 0.0

@@ -64,6 +64,8 @@ _BASE_FEATURES = (
     "test_convention",  # naming-convention strength of a module <-> test link
     "package_init",  # y is the __init__.py of a query module's package
     "doc_named",  # y is a docs page named after a query module
+    "refers_to_query",  # y's text imports / names a query module (share of the query files)
+    "referred_by_query",  # a query file's text imports / names y
     "name_similarity",  # rare path words shared with a query file
     "log_name_similarity",
     "same_folder",
@@ -264,7 +266,12 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
                 for other in names.with_word(w):
                     if other not in qset:
                         rare[other] = rare.get(other, 0) + 1
-    extra = sorted(strengths, key=lambda e: hist.names[e]) + [
+    by_text: set[int] = set()
+    for x in known:
+        for group in (hist.refs.get(x, frozenset()), hist.referenced_by.get(x, set())):
+            if 0 < len(group) <= s.reference_candidates:
+                by_text.update(group)
+    extra = sorted(strengths, key=lambda e: hist.names[e]) + sorted(by_text) + [
         hist.ids[p]
         for p, _ in sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))[: s.name_candidates]
         if p in hist.ids
@@ -355,6 +362,10 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
         X[c, col("log_days_since_changed")] = math.log1p(min(3650.0, (t - last) / DAY)) if last > -math.inf else 9.0
         post = hist.postings[y]
         X[c, col("log_commits_since_changed")] = math.log1p(n_commits - 1 - post[-1]) if post else 10.0
+        if known:
+            mine = hist.refs.get(y, frozenset())
+            X[c, col("refers_to_query")] = sum(1 for x in known if x in mine) / nq0
+            X[c, col("referred_by_query")] = sum(1 for x in known if y in hist.refs.get(x, frozenset())) / nq0
         st = strengths.get(y)
         if st is not None:
             X[c, col("test_convention")] = st[0]

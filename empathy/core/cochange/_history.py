@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from empathy.core.cochange.naming import NameIndex, name_template
+from empathy.core.cochange.references import module_name, name_prefixes
 
 __all__ = ["DAY", "Decayed", "History"]
 
@@ -92,6 +93,10 @@ class History:
     #: commits that created a file of a name template seen before (a new changelog fragment...)
     templated_new: Decayed = field(init=False)
     names_alive: NameIndex = field(default_factory=NameIndex)
+    #: alive Python modules by dotted name, and what each file's text refers to (entities)
+    modules: dict[str, int] = field(default_factory=dict)
+    refs: dict[int, frozenset[int]] = field(default_factory=dict)
+    referenced_by: dict[int, set[int]] = field(default_factory=dict)
     latest_time: float = float("-inf")
 
     def __post_init__(self) -> None:
@@ -122,11 +127,39 @@ class History:
 
     def _set_alive(self, i: int, alive: bool) -> None:
         path = self.names[i]
+        mod = module_name(path)
         if alive:
             self.names_alive.add(path)
+            if mod is not None:
+                self.modules[mod] = i
         else:
             self.names_alive.discard(path)
+            if mod is not None and self.modules.get(mod) == i:
+                del self.modules[mod]
         self.alive[i] = alive
+
+    def set_references(self, path: str, names: Iterable[str]) -> None:
+        """Record the dotted names a file's current text refers to, resolved to the modules alive now.
+
+        A name resolves to its longest prefix that is an alive module
+        (``pkg.http.Request`` -> ``pkg/http/__init__.py``).  Unknown paths are ignored.
+        """
+        i = self.ids.get(path)
+        if i is None:
+            return
+        resolved: set[int] = set()
+        for name in names:
+            for prefix in name_prefixes(name):
+                j = self.modules.get(prefix)
+                if j is not None:
+                    if j != i:
+                        resolved.add(j)
+                    break
+        for j in self.refs.get(i, frozenset()):
+            self.referenced_by.get(j, set()).discard(i)
+        self.refs[i] = frozenset(resolved)
+        for j in resolved:
+            self.referenced_by.setdefault(j, set()).add(i)
 
     def rename(self, old: str, new: str) -> None:
         """Move the entity named ``old`` to ``new`` (its history goes with it)."""

@@ -40,6 +40,9 @@ class Settings:
     candidates: int = 60
     #: Candidates added by rare shared path words.
     name_candidates: int = 10
+    #: A query file's import links (either direction) become candidates when
+    #: there are at most this many of them (a module everything imports adds none).
+    reference_candidates: int = 8
     #: A word shared by at most this many alive paths counts as rare.
     rare_word_max: int = 10
     #: Queries replayed per commit (each hides a different file).  Two gave

@@ -124,6 +124,7 @@ class CochangeIndex:
         bulk: bool = False,
         renames: Mapping[str, str] | None = None,
         deleted: Iterable[str] = (),
+        references: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """Add one commit, no earlier than the ones before it.
 
@@ -132,7 +133,11 @@ class CochangeIndex:
         names; ``deleted`` lists the paths it removed.  A ``bulk`` commit (a
         formatting sweep, a dependency-bot update...) still moves, creates and
         deletes files but is kept out of co-change evidence, and is not
-        replayed.
+        replayed.  ``references`` optionally gives, for files whose text
+        this commit changed (or for any alive file, e.g. a whole tree when
+        feeding starts mid-history), the dotted names the text refers to (see
+        :func:`~empathy.core.cochange.references.mentioned_names`); they are
+        applied after the commit's renames, creations and deletions.
         """
         if time < self._hist.latest_time:
             raise ValueError(f"commits must be added in time order: {sha} at {time} < {self._hist.latest_time}")
@@ -143,6 +148,8 @@ class CochangeIndex:
         if self._learn and counts and len(paths) >= 2 and time >= self._learn_since:
             self._replay(sha, time, paths, moved)
         self._hist.record(sha, time, paths, deleted, moved, counts)
+        for path, names in (references or {}).items():
+            self._hist.set_references(path, names)
 
     def _replay(self, sha: str, time: float, paths: list[str], renames: Mapping[str, str]) -> None:
         self._maybe_refit(time)
