@@ -326,3 +326,6 @@ def test_a_module_that_imports_the_changed_one_is_a_candidate_without_co_change(
     col = _features.FEATURES.index("refers_to_query")
     assert row["pkg/user.py"][col] == 1.0
     assert row.get("pkg/other.py", [0.0] * len(_features.FEATURES))[col] == 0.0
+    got = {s.path: s for s in idx.suggest(["pkg/core2.py"], T0 + 4 * DAY)}
+    assert "imports or names pkg/core2.py" in got["pkg/user.py"].why
+    assert "imports" not in got["pkg/other.py"].why

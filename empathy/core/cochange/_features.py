@@ -271,11 +271,15 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
         for group in (hist.refs.get(x, frozenset()), hist.referenced_by.get(x, set())):
             if 0 < len(group) <= s.reference_candidates:
                 by_text.update(group)
-    extra = sorted(strengths, key=lambda e: hist.names[e]) + sorted(by_text) + [
-        hist.ids[p]
-        for p, _ in sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))[: s.name_candidates]
-        if p in hist.ids
-    ]
+    extra = (
+        sorted(strengths, key=lambda e: hist.names[e])
+        + sorted(by_text)
+        + [
+            hist.ids[p]
+            for p, _ in sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))[: s.name_candidates]
+            if p in hist.ids
+        ]
+    )
     u_pos = {int(e): i for i, e in enumerate(cand_U)} if extra else {}
     for y in extra:
         if y not in chosen and hist.alive[y] and not is_query[y]:

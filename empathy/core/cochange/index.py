@@ -309,6 +309,17 @@ class CochangeIndex:
                     "doc": f"docs page named after {qpath}",
                 }[kind]
             )
+        mine = hist.refs.get(y, frozenset())
+        uses = [hist.names[x] for x in cands.query_ids if x in mine]
+        used_by = [hist.names[x] for x in cands.query_ids if y in hist.refs.get(x, frozenset())]
+        if uses:
+            evidence["refers_to"] = uses[0]
+            reasons.append(f"imports or names {uses[0]}" + (f" and {len(uses) - 1} more" if len(uses) > 1 else ""))
+        if used_by:
+            evidence["referred_by"] = used_by[0]
+            reasons.append(
+                f"imported or named by {used_by[0]}" + (f" and {len(used_by) - 1} more" if len(used_by) > 1 else "")
+            )
         rate = math.exp(row["log_rate"]) - 1e-4
         evidence["recent_change_rate"] = round(max(0.0, rate), 4)
         if rate >= 0.05:
