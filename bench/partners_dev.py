@@ -125,12 +125,17 @@ def read_references(repo: str, commits: list[Commit], start: int) -> dict[int, d
         wanted[start] = first
     for k in range(start, len(commits)):
         wanted.setdefault(k, {}).update(commits[k].blobs)
-    shas = sorted({b for files in wanted.values() for b in files.values()})
-    texts = _cat_blobs(repo, shas)
-    return {k: {p: mentioned_names(p, texts[b]) for p, b in files.items() if b in texts} for k, files in wanted.items()}
+    paths_of: dict[str, set[str]] = {}
+    for files in wanted.values():
+        for p, b in files.items():
+            paths_of.setdefault(b, set()).add(p)
+    names = _read_names(repo, paths_of)
+    return {k: {p: names[b, p] for p, b in files.items() if (b, p) in names} for k, files in wanted.items()}
 
 
-def _cat_blobs(repo: str, shas: list[str]) -> dict[str, str]:
+def _read_names(repo: str, paths_of: dict[str, set[str]]) -> dict[tuple[str, str], frozenset[str]]:
+    """Stream the blobs through one ``git cat-file --batch``, keeping only the names each text refers to."""
+    shas = sorted(paths_of)
     proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     stdin = proc.stdin
@@ -141,7 +146,7 @@ def _cat_blobs(repo: str, shas: list[str]) -> dict[str, str]:
 
     writer = threading.Thread(target=write)
     writer.start()
-    out: dict[str, str] = {}
+    out: dict[tuple[str, str], frozenset[str]] = {}
     for sha in shas:
         header = proc.stdout.readline().split()
         if len(header) < 3 or header[1] != b"blob":
@@ -149,7 +154,9 @@ def _cat_blobs(repo: str, shas: list[str]) -> dict[str, str]:
         size = int(header[2])
         data = proc.stdout.read(size + 1)
         if size <= MAX_TEXT:
-            out[sha] = data[:size].decode("utf-8", errors="replace")
+            text = data[:size].decode("utf-8", errors="replace")
+            for path in paths_of[sha]:
+                out[sha, path] = mentioned_names(path, text)
     writer.join()
     proc.wait()
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ class ChoiceModel:
 
 
 def fit_choice_model(
-    queries: Sequence[tuple[npt.NDArray[np.float64], int]],
+    queries: Sequence[tuple[npt.NDArray[np.floating[Any]], int]],
     l2: float = 1.0,
     start: ChoiceModel | None = None,
     iterations: int = 25,
@@ -60,10 +61,11 @@ def fit_choice_model(
     if not usable:
         raise ValueError("no replayed query has candidates")
     allX = np.concatenate([X for X, _ in usable])
-    mean = allX.mean(axis=0)
-    scale = allX.std(axis=0)
+    mean = allX.mean(axis=0, dtype=np.float64)
+    scale = allX.std(axis=0, dtype=np.float64)
     scale[scale < 1e-9] = 1.0
     d = allX.shape[1]
+    del allX
     # rows: each query's candidates then its "none" row; the last column marks "none"
     sizes = np.array([X.shape[0] + 1 for X, _ in usable])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -93,8 +95,9 @@ def fit_choice_model(
         return ll, e / norm[seg]
 
     ll, p = loglik(theta)
+    pz = np.empty_like(Z)  # reused: the design matrix is the fit's largest allocation
     for _ in range(iterations):
-        pz = p[:, None] * Z
+        np.multiply(p[:, None], Z, out=pz)
         mean_z = np.add.reduceat(pz, starts)
         grad = target - mean_z.sum(axis=0) - penalty * theta
         hess = Z.T @ pz - mean_z.T @ mean_z + np.diag(penalty)

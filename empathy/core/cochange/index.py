@@ -85,7 +85,7 @@ def _date(t: float) -> str:
 @dataclass
 class _Replay:
     time: float
-    X: npt.NDArray[np.float64]
+    X: npt.NDArray[np.float32]  # single precision: replays are the index's largest memory
     label: int
 
 
@@ -108,10 +108,13 @@ class CochangeIndex:
         self._replays: list[_Replay] = []
         self._replay_times: list[float] = []
         self._model: ChoiceModel | None = None
-        self._fitted_on = 0
+        self._fitted_total = 0  # replays (ever) strictly before the last fit's time
+        self._fitted_window = 0  # replays the last fit was trained on
+        self._dropped = 0  # replays dropped as too old to train on again
         # prequential record: (time, top probability, top was right)
         self._outcomes: list[tuple[float, float, bool]] = []
         self._threshold_cache: tuple[int, float, TrackRecord] | None = None
+        #: time spent fitting the combination (seconds), for benchmarks
         self.fit_seconds = 0.0
 
     # -- feeding ------------------------------------------------------------------------------------
@@ -167,24 +170,33 @@ class CochangeIndex:
                 p = self._model.probabilities(cands.X)
                 best = int(np.argmax(p))
                 self._outcomes.append((time, float(p[best]), best == label))
-            self._replays.append(_Replay(time, cands.X, label))
+            self._replays.append(_Replay(time, cands.X.astype(np.float32), label))
             self._replay_times.append(time)
 
     def _maybe_refit(self, now: float) -> None:
+        """Refit on the replays strictly before ``now`` (within ``train_days``) once they grew enough.
+
+        Replays too old to be trained on again are dropped (time only moves
+        forward), which bounds the memory to ``train_days`` of replays.
+        """
         s = self.settings
         usable = bisect.bisect_left(self._replay_times, now)
-        if usable < s.min_train_queries:
-            return
-        if self._model is not None and usable < self._fitted_on * (1.0 + s.refit_growth):
-            return
         lo = bisect.bisect_left(self._replay_times, now - s.train_days * DAY)
+        window = usable - lo
+        if window < s.min_train_queries:
+            return
+        total = self._dropped + usable
+        if self._model is not None and total - self._fitted_total < s.refit_growth * self._fitted_window:
+            return
         data = [(r.X, r.label) for r in self._replays[lo:usable]]
         if sum(1 for _, y in data if y >= 0) < s.min_train_queries // 2:
             return
         started = _time.perf_counter()
         self._model = fit_choice_model(data, l2=s.l2, start=self._model)
         self.fit_seconds += _time.perf_counter() - started
-        self._fitted_on = usable
+        self._fitted_total, self._fitted_window = total, window
+        del self._replays[:lo], self._replay_times[:lo]
+        self._dropped += lo
 
     # -- asking -------------------------------------------------------------------------------------
 
@@ -196,7 +208,7 @@ class CochangeIndex:
     @property
     def replayed(self) -> int:
         """Commits replayed as queries so far (the learning set)."""
-        return len(self._replays)
+        return self._dropped + len(self._replays)
 
     def alive(self, path: str) -> bool:
         """True when ``path`` names a file that exists as of the latest added commit."""
