@@ -329,3 +329,11 @@ def test_a_module_that_imports_the_changed_one_is_a_candidate_without_co_change(
     got = {s.path: s for s in idx.suggest(["pkg/core2.py"], T0 + 4 * DAY)}
     assert "imports or names pkg/core2.py" in got["pkg/user.py"].why
     assert "imports" not in got["pkg/other.py"].why
+
+
+def test_replays_too_old_to_train_on_are_dropped() -> None:
+    idx = CochangeIndex(Settings(min_train_queries=10, train_days=30.0))
+    now = _paired_history(idx, 200, noise=0.0)
+    idx.suggest(["pkg/mod1.py"], now)
+    assert idx.replayed == 400
+    assert len(idx._replays) <= 2 * 31 * 1.2  # about the last 30 days of replays, two per commit

@@ -5,6 +5,12 @@ Feed it commits in time order with :meth:`CochangeIndex.add`; ask it with
 nothing else, so replaying a history and asking at each commit is an honest
 measurement of what it would have said then.
 
+The evidence: earlier commits that overlap the query (recent, closely
+matching, small ones weigh most; bulk sweeps are left out), how often each
+file changes at all, naming conventions among the alive paths
+(:mod:`.naming`), and, when the caller passes what file texts refer to,
+imports and docs references (:mod:`.references`).
+
 How it learns, per repository, from strictly earlier data only: every commit
 it is given (2 or more files, not a bulk sweep) is first *replayed* as a
 query, with one of its files hidden, against the history before it; the
