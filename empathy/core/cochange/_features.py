@@ -22,7 +22,7 @@ costs a few milliseconds even on files with thousands of commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,10 +122,203 @@ def _name_similarity(hist: History, a: frozenset[str], b: frozenset[str], n_aliv
     def idf(w: str) -> float:
         return math.log(1.0 + n_alive / (1.0 + names.word_rarity(w)))
 
-    inter = sum(idf(w) for w in a & b)
+    inter = math.fsum(idf(w) for w in a & b)  # fsum: the same bits whatever the set order
     if inter == 0.0:
         return 0.0
-    return inter / sum(idf(w) for w in a | b)
+    return inter / math.fsum(idf(w) for w in a | b)
+
+
+@dataclass(slots=True)
+class _Query:
+    paths: list[str]
+    known: list[int]  # entities of the query files the index knows, in query order
+    posts: list[npt.NDArray[np.int64]]  # their co-change commits
+    templates: list[list[int]]  # commits of the name templates of never-seen query files
+    is_query: npt.NDArray[np.bool_]  # per entity
+    idf: npt.NDArray[np.float64]  # how specific each known query file is
+    weight: float  # the query's total (idf) weight
+    n_known: int  # max(1, len(known))
+
+
+@dataclass(slots=True)
+class _Vote:
+    """The overlapping commits and what they say about every file they touch (the co-changed set U)."""
+
+    commits: npt.NDArray[np.int64]
+    decay: npt.NDArray[np.float64]
+    cell_file: npt.NDArray[np.int32]  # (file, commit position) cells, query files left out
+    cell_commit: npt.NDArray[np.int64]
+    files: npt.NDArray[np.int64]  # U, sorted
+    scores: dict[str, npt.NDArray[np.float64]]
+
+
+_COL = {f: j for j, f in enumerate(FEATURES)}
+_LINKS = {"test": 0, "tested": 0, "package": 1, "doc": 2}
+
+
+def _query(hist: History, query: Sequence[str], t: float, s: Settings) -> _Query:
+    paths = list(dict.fromkeys(query))
+    known: list[int] = []
+    templates: list[list[int]] = []
+    for p in paths:
+        i = hist.ids.get(p)
+        if i is None:
+            tpl = hist.templates.get(name_template(p))
+            if tpl:
+                templates.append(tpl)
+        elif i not in known:
+            known.append(i)
+    is_query = np.zeros(len(hist.names), dtype=bool)
+    if known:
+        is_query[np.asarray(known)] = True
+    idf = _idf_weights(hist, known, t)
+    weight = float(idf.sum()) + s.template_weight * len(templates)
+    posts = [np.asarray(hist.postings[x], dtype=np.int64) for x in known]
+    return _Query(paths, known, posts, templates, is_query, idf, weight, max(1, len(known)))
+
+
+def _vote(hist: History, q: _Query, t: float, s: Settings) -> _Vote | None:
+    """Every earlier commit sharing files with the query votes for its other files (see the module doc)."""
+    parts = list(q.posts)
+    weights = [np.full(px.shape[0], q.idf[j]) for j, px in enumerate(q.posts)]
+    counts = [np.ones(px.shape[0]) for px in q.posts]
+    for tpl in q.templates:
+        pt = np.unique(np.asarray(tpl, dtype=np.int64))
+        parts.append(pt)
+        weights.append(np.full(pt.shape[0], s.template_weight))
+        counts.append(np.zeros(pt.shape[0]))
+    if not parts:
+        return None
+    uniq, inv = np.unique(np.concatenate(parts), return_inverse=True)
+    ov = np.bincount(inv, weights=np.concatenate(weights), minlength=uniq.shape[0])
+    ov0 = np.bincount(inv, weights=np.concatenate(counts), minlength=uniq.shape[0])
+    age = np.maximum(0.0, t - hist.times_of(uniq)) / DAY
+    d = 0.5 ** (age / s.half_life_days)
+    size = hist.sizes(uniq).astype(np.float64)
+    r = ov / q.weight if q.weight > 0 else np.zeros_like(ov)
+    r0 = ov0 / q.n_known
+    variants = {
+        "log_overlap": d * r**3 / size,
+        "log_overlap_plain": d * r0**3 / size,
+        "log_overlap_recent": 0.5 ** (age / s.short_half_life_days) * r**3 / size,
+        "log_overlap_session": 0.5 ** (age / s.session_half_life_days) * r**3 / size,
+        "log_overlap_long": 0.5 ** (age / s.long_half_life_days) * r**3 / size,
+        "log_overlap_activity": 0.5 ** ((hist.n_commits - uniq) / s.activity_half_life_commits) * r**3 / size,
+        "log_overlap_linear": d * r / size,
+        "log_overlap_strict": d * r**5 / size,
+    }
+    jac = ov0 / np.maximum(1.0, size - 1.0 + q.n_known - ov0)
+    files, which = hist.rows(uniq)
+    keep = ~q.is_query[files]
+    cell_file, cell_commit = files[keep], which[keep]
+    U, inv2 = np.unique(cell_file, return_inverse=True)
+    m = U.shape[0]
+    scores: dict[str, npt.NDArray[np.float64]] = {}
+    for name, v in variants.items():
+        tot = float(v.sum())
+        scores[name] = np.bincount(inv2, weights=v[cell_commit], minlength=m) / tot if tot > 0 else np.zeros(m)
+    scores["count"] = np.bincount(inv2, minlength=m).astype(np.float64)
+    last = np.full(m, -1, dtype=np.int64)
+    np.maximum.at(last, inv2, cell_commit)
+    scores["age"] = np.asarray(age[last], dtype=np.float64)
+    for name, per_commit in (("best", r), ("jaccard", jac)):
+        top = np.zeros(m)
+        np.maximum.at(top, inv2, per_commit[cell_commit])
+        scores[name] = top
+    scores["near"] = np.bincount(inv2, weights=(d * (jac >= 0.75))[cell_commit], minlength=m).astype(np.float64)
+    folder = np.asarray(hist.dir_id, dtype=np.int64)[U]
+    by_folder = np.bincount(folder, weights=scores["log_overlap"], minlength=1).astype(np.float64)
+    scores["folder"] = np.asarray(by_folder[folder], dtype=np.float64)
+    return _Vote(uniq, d, cell_file, cell_commit, U.astype(np.int64), scores)
+
+
+def _structure(hist: History, q: _Query) -> tuple[dict[int, list[float]], dict[int, tuple[str, str, float]]]:
+    """Naming-convention links from the query files: strengths per kind, and the strongest link per file."""
+    qset = set(q.paths)
+    strengths: dict[int, list[float]] = {}
+    strongest: dict[int, tuple[str, str, float]] = {}
+    for p in q.paths:
+        for linked, (kind, strength) in sorted(hist.names_alive.partners(p).items()):
+            y = hist.ids.get(linked)
+            if linked in qset or y is None or not hist.alive[y]:
+                continue
+            row = strengths.setdefault(y, [0.0, 0.0, 0.0])
+            row[_LINKS[kind]] = max(row[_LINKS[kind]], strength)
+            if y not in strongest or strength > strongest[y][2]:
+                strongest[y] = (kind, p, strength)
+    return strengths, strongest
+
+
+def _choose(hist: History, q: _Query, vote: _Vote | None, linked: Iterable[int], s: Settings) -> dict[int, int]:
+    """The candidates: the best-voted alive files, then naming links, import links and rare shared words.
+
+    Returns {entity: its position in the vote's arrays, or -1 when it got no vote}.
+    """
+    chosen: dict[int, int] = {}
+    if vote is not None and vote.files.shape[0]:
+        alive = np.fromiter((hist.alive[int(e)] for e in vote.files), dtype=bool, count=vote.files.shape[0])
+        for pos in np.argsort(-vote.scores["log_overlap"], kind="stable"):
+            if alive[pos]:
+                chosen[int(vote.files[pos])] = int(pos)
+                if len(chosen) >= s.candidates:
+                    break
+    names = hist.names_alive
+    qset = set(q.paths)
+    rare: dict[str, int] = {}
+    for p in q.paths:
+        for w in names.words(p):
+            if 0 < names.word_rarity(w) <= s.rare_word_max:
+                for other in names.with_word(w):
+                    if other not in qset:
+                        rare[other] = rare.get(other, 0) + 1
+    by_text: set[int] = set()
+    for x in q.known:
+        for group in (hist.refs.get(x, frozenset()), hist.referenced_by.get(x, set())):
+            if 0 < len(group) <= s.reference_candidates:
+                by_text.update(group)
+    by_words = sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))[: s.name_candidates]
+    extra = [*linked, *sorted(by_text), *(hist.ids[p] for p, _ in by_words if p in hist.ids)]
+    in_vote = {int(e): i for i, e in enumerate(vote.files)} if vote is not None and extra else {}
+    for y in extra:
+        if y not in chosen and hist.alive[y] and not q.is_query[y]:
+            chosen[y] = in_vote.get(y, -1)
+    return chosen
+
+
+def _pairwise(hist: History, q: _Query, vote: _Vote, ids: list[int], t: float, X: npt.NDArray[np.float64]) -> list[int]:
+    """Candidates x query files over the overlapping commits: confidences, lifts, latest commits.
+
+    Returns, per candidate, the query file it co-changed with most confidently (or -1).
+    """
+    m = len(ids)
+    n_commits = vote.commits.shape[0]
+    colmap = np.full(len(hist.names), -1, dtype=np.int64)
+    colmap[np.asarray(ids, dtype=np.int64)] = np.arange(m)
+    sel = colmap[vote.cell_file] >= 0
+    Y = np.zeros((n_commits, m))
+    Y[vote.cell_commit[sel], colmap[vote.cell_file[sel]]] = 1.0
+    Xm = np.zeros((n_commits, len(q.known)))
+    for j, px in enumerate(q.posts):
+        Xm[np.searchsorted(vote.commits, px), j] = 1.0
+    co = (Xm * vote.decay[:, None]).T @ Y  # (query files, candidates): decayed co-change counts
+    px_tot = Xm.T @ vote.decay
+    conf = co / np.maximum(px_tot[:, None], 1e-12)
+    X[:, _COL["log_confidence"]] = np.log(conf.max(axis=0) + _EPS)
+    X[:, _COL["confidence_sum"]] = conf.sum(axis=0) / q.n_known
+    X[:, _COL["partners"]] = (co > 0).sum(axis=0) / q.n_known
+    total = hist.pair_total.read(t)
+    py = np.array([hist.pair_count[y].read(t) for y in ids])
+    prior = (py + 0.5) / (total + 1.0)
+    lift = np.log((co + 2 * prior[None, :]) / (px_tot[:, None] + 2.0) / prior[None, :])
+    X[:, _COL["lift_sum"]] = lift.sum(axis=0)
+    X[:, _COL["lift_max"]] = np.where(co > 0, lift, -np.inf).max(axis=0).clip(min=0.0)
+    X[:, _COL["reverse_confidence"]] = (co / np.maximum(py[None, :], 1e-9)).max(axis=0).clip(max=1.0)
+    last_rows = np.searchsorted(vote.commits, np.array([px[-1] for px in q.posts if px.shape[0]], dtype=np.int64))
+    if last_rows.shape[0]:
+        X[:, _COL["last_commit_share"]] = Y[last_rows].sum(axis=0) / q.n_known
+        X[:, _COL["in_latest_commit"]] = Y[int(last_rows.max())]
+    best_x = conf.argmax(axis=0)
+    return [q.known[int(best_x[c])] if co[best_x[c], c] > 0 else -1 for c in range(m)]
 
 
 def candidates(hist: History, query: Sequence[str], t: float, settings: Settings) -> Candidates:
@@ -135,261 +328,77 @@ def candidates(hist: History, query: Sequence[str], t: float, settings: Settings
     name template (for their history) and by name (for structure) only.
     """
     s = settings
-    qpaths = list(dict.fromkeys(query))
-    qset = set(qpaths)
-    known: list[int] = []
-    for p in qpaths:
-        i = hist.ids.get(p)
-        if i is not None and i not in known:
-            known.append(i)
-    templates: list[list[int]] = []
-    for p in qpaths:
-        if p not in hist.ids:
-            tpl = hist.templates.get(name_template(p))
-            if tpl:
-                templates.append(tpl)
-    nq0 = max(1, len(known))
-    idf = _idf_weights(hist, known, t)
-    nq = float(idf.sum()) + s.template_weight * len(templates)
-
-    parts: list[npt.NDArray[np.int64]] = []
-    wparts: list[npt.NDArray[np.float64]] = []
-    cparts: list[npt.NDArray[np.float64]] = []
-    posts: list[npt.NDArray[np.int64]] = []
-    for j, x in enumerate(known):
-        px = np.asarray(hist.postings[x], dtype=np.int64)
-        posts.append(px)
-        parts.append(px)
-        wparts.append(np.full(px.shape[0], idf[j]))
-        cparts.append(np.ones(px.shape[0]))
-    for tpl in templates:
-        pt = np.unique(np.asarray(tpl, dtype=np.int64))
-        parts.append(pt)
-        wparts.append(np.full(pt.shape[0], s.template_weight))
-        cparts.append(np.zeros(pt.shape[0]))
-
-    n_ent = len(hist.names)
-    alive = np.fromiter(hist.alive, dtype=bool, count=n_ent) if n_ent else np.zeros(0, dtype=bool)
-    is_query = np.zeros(n_ent, dtype=bool)
-    if known:
-        is_query[np.asarray(known)] = True
-    for p in qpaths:
-        i = hist.ids.get(p)
-        if i is not None:
-            is_query[i] = True
-
-    scores: dict[str, npt.NDArray[np.float64]] = {}
-    cand_U = np.zeros(0, dtype=np.int64)
-    uniq = np.zeros(0, dtype=np.int64)
-    d = np.zeros(0)
-    cells_f = np.zeros(0, dtype=np.int32)
-    cells_w = np.zeros(0, dtype=np.int64)
-    if parts:
-        cat = np.concatenate(parts)
-        uniq, inv = np.unique(cat, return_inverse=True)
-        ov = np.bincount(inv, weights=np.concatenate(wparts), minlength=uniq.shape[0])
-        ov0 = np.bincount(inv, weights=np.concatenate(cparts), minlength=uniq.shape[0])
-        age = np.maximum(0.0, t - hist.times_of(uniq)) / DAY
-        d = 0.5 ** (age / s.half_life_days)
-        ds = 0.5 ** (age / s.short_half_life_days)
-        d_session = 0.5 ** (age / s.session_half_life_days)
-        d_long = 0.5 ** (age / s.long_half_life_days)
-        d_act = 0.5 ** ((hist.n_commits - uniq) / s.activity_half_life_commits)
-        size = hist.sizes(uniq).astype(np.float64)
-        r = ov / nq if nq > 0 else np.zeros_like(ov)
-        r0 = ov0 / nq0
-        variants = {
-            "log_overlap": d * r**3 / size,
-            "log_overlap_plain": d * r0**3 / size,
-            "log_overlap_recent": ds * r**3 / size,
-            "log_overlap_session": d_session * r**3 / size,
-            "log_overlap_long": d_long * r**3 / size,
-            "log_overlap_activity": d_act * r**3 / size,
-            "log_overlap_linear": d * r / size,
-            "log_overlap_strict": d * r**5 / size,
-        }
-        jac = ov0 / np.maximum(1.0, size - 1.0 + nq0 - ov0)
-        files, which = hist.rows(uniq)
-        keep = ~is_query[files]
-        cells_f, cells_w = files[keep], which[keep]
-        cand_U, inv2 = np.unique(cells_f, return_inverse=True)
-        cand_U = cand_U.astype(np.int64)
-        m_u = cand_U.shape[0]
-        for name, v in variants.items():
-            tot = float(v.sum())
-            scores[name] = np.bincount(inv2, weights=v[cells_w], minlength=m_u) / tot if tot > 0 else np.zeros(m_u)
-        scores["count"] = np.bincount(inv2, minlength=m_u).astype(np.float64)
-        lastpos = np.full(m_u, -1, dtype=np.int64)
-        np.maximum.at(lastpos, inv2, cells_w)
-        scores["age"] = np.asarray(age[lastpos], dtype=np.float64)
-        best = np.zeros(m_u)
-        np.maximum.at(best, inv2, r[cells_w])
-        scores["best"] = best
-        bestj = np.zeros(m_u)
-        np.maximum.at(bestj, inv2, jac[cells_w])
-        scores["jaccard"] = bestj
-        scores["near"] = np.bincount(inv2, weights=(d * (jac >= 0.75))[cells_w], minlength=m_u).astype(np.float64)
-        folder = np.asarray(hist.dir_id, dtype=np.int64)[cand_U]
-        fsum = np.bincount(folder, weights=scores["log_overlap"], minlength=1).astype(np.float64)
-        scores["folder"] = np.asarray(fsum[folder], dtype=np.float64)
-
-    # -- which candidates -------------------------------------------------------------------------
-    chosen: dict[int, int] = {}  # entity -> row in the U arrays (or -1)
-    if cand_U.shape[0]:
-        ok = alive[cand_U]
-        order = np.argsort(-scores["log_overlap"], kind="stable")
-        for pos in order:
-            if ok[pos]:
-                chosen[int(cand_U[pos])] = int(pos)
-                if len(chosen) >= s.candidates:
-                    break
-    structure: dict[int, tuple[str, str, float]] = {}
-    links = {"test": 0, "tested": 0, "package": 1, "doc": 2}
-    strengths: dict[int, list[float]] = {}
-    names = hist.names_alive
-    for p in qpaths:
-        for linked, (kind, strength) in names.partners(p).items():
-            if linked in qset:
-                continue
-            y = hist.ids.get(linked)
-            if y is None or not hist.alive[y]:
-                continue
-            row = strengths.setdefault(y, [0.0, 0.0, 0.0])
-            row[links[kind]] = max(row[links[kind]], strength)
-            if y not in structure or strength > structure[y][2]:
-                structure[y] = (kind, p, strength)
-    rare: dict[str, int] = {}
-    for p in qpaths:
-        for w in names.words(p):
-            n = names.word_rarity(w)
-            if 0 < n <= s.rare_word_max:
-                for other in names.with_word(w):
-                    if other not in qset:
-                        rare[other] = rare.get(other, 0) + 1
-    by_text: set[int] = set()
-    for x in known:
-        for group in (hist.refs.get(x, frozenset()), hist.referenced_by.get(x, set())):
-            if 0 < len(group) <= s.reference_candidates:
-                by_text.update(group)
-    extra = (
-        sorted(strengths, key=lambda e: hist.names[e])
-        + sorted(by_text)
-        + [
-            hist.ids[p]
-            for p, _ in sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))[: s.name_candidates]
-            if p in hist.ids
-        ]
-    )
-    u_pos = {int(e): i for i, e in enumerate(cand_U)} if extra else {}
-    for y in extra:
-        if y not in chosen and hist.alive[y] and not is_query[y]:
-            chosen[y] = u_pos.get(y, -1)
-
+    q = _query(hist, query, t, s)
+    vote = _vote(hist, q, t, s)
+    strengths, strongest = _structure(hist, q)
+    chosen = _choose(hist, q, vote, sorted(strengths, key=lambda e: hist.names[e]), s)
     ids = list(chosen)
     m = len(ids)
     X = np.zeros((m, len(FEATURES)), dtype=np.float64)
-    overlap = np.zeros(m)
-    partner = [-1] * m
     if m == 0:
-        return Candidates(ids, X, overlap, partner, [], known)
-    upos = np.array([chosen[y] for y in ids], dtype=np.int64)
-    inU = upos >= 0
+        return Candidates(ids, X, np.zeros(0), [], [], q.known)
+    pos = np.array([chosen[y] for y in ids], dtype=np.int64)
+    voted = pos >= 0
 
-    def col(name: str) -> int:
-        return FEATURES.index(name)
-
-    def from_u(key: str, default: float) -> npt.NDArray[np.float64]:
+    def from_vote(key: str, default: float) -> npt.NDArray[np.float64]:
         out = np.full(m, default)
-        if key in scores:
-            out[inU] = scores[key][upos[inU]]
+        if vote is not None:
+            out[voted] = vote.scores[key][pos[voted]]
         return out
 
     for name in _OVERLAPS:
-        v = from_u(name, 0.0)
-        X[:, col(name)] = np.log(v + _EPS)
-        if name == "log_overlap":
-            overlap = v
-    X[:, col("log_together")] = np.log1p(from_u("count", 0.0))
-    X[:, col("log_days_since_together")] = np.log1p(np.minimum(from_u("age", 3650.0), 3650.0))
-    X[:, col("best_overlap")] = from_u("best", 0.0)
-    X[:, col("best_jaccard")] = from_u("jaccard", 0.0)
-    X[:, col("log_near_copies")] = np.log1p(from_u("near", 0.0))
-    X[:, col("log_folder_overlap")] = np.log(from_u("folder", 0.0) + _EPS)
-    X[:, col("co_changed")] = inU.astype(np.float64)
+        X[:, _COL[name]] = np.log(from_vote(name, 0.0) + _EPS)
+    overlap = from_vote("log_overlap", 0.0)
+    X[:, _COL["log_together"]] = np.log1p(from_vote("count", 0.0))
+    X[:, _COL["log_days_since_together"]] = np.log1p(np.minimum(from_vote("age", 3650.0), 3650.0))
+    X[:, _COL["best_overlap"]] = from_vote("best", 0.0)
+    X[:, _COL["best_jaccard"]] = from_vote("jaccard", 0.0)
+    X[:, _COL["log_near_copies"]] = np.log1p(from_vote("near", 0.0))
+    X[:, _COL["log_folder_overlap"]] = np.log(from_vote("folder", 0.0) + _EPS)
+    X[:, _COL["co_changed"]] = voted.astype(np.float64)
+    partner = _pairwise(hist, q, vote, ids, t, X) if vote is not None and q.known else [-1] * m
+    _per_file(hist, q, ids, strengths, t, X)
+    if not q.templates:
+        X[:, _COL["missing_new_file"]] = hist.templated_new.read(t) / (hist.commits_total.read(t) or 1.0)
+    for prefix in s.disabled:
+        X[:, [j for j, f in enumerate(FEATURES) if f.startswith(prefix)]] = 0.0
+    structure = [(got[0], got[1]) if (got := strongest.get(y)) else None for y in ids]
+    return Candidates(ids, X, overlap, partner, structure, q.known)
 
-    # -- pairwise: candidates x query files over the overlapping commits ----------------------------
-    if known and uniq.shape[0]:
-        colmap = np.full(n_ent, -1, dtype=np.int64)
-        colmap[np.asarray(ids, dtype=np.int64)] = np.arange(m)
-        sel = colmap[cells_f] >= 0
-        Y = np.zeros((uniq.shape[0], m))
-        Y[cells_w[sel], colmap[cells_f[sel]]] = 1.0
-        Xm = np.zeros((uniq.shape[0], len(known)))
-        for j, px in enumerate(posts):
-            Xm[np.searchsorted(uniq, px), j] = 1.0
-        co = (Xm * d[:, None]).T @ Y  # (q, m) decayed co-change counts
-        px_tot = Xm.T @ d  # (q,)
-        conf = co / np.maximum(px_tot[:, None], 1e-12)
-        X[:, col("log_confidence")] = np.log(conf.max(axis=0) + _EPS)
-        X[:, col("confidence_sum")] = conf.sum(axis=0) / nq0
-        X[:, col("partners")] = (co > 0).sum(axis=0) / nq0
-        total = hist.pair_total.read(t)
-        py = np.array([hist.pair_count[y].read(t) for y in ids])
-        prior = (py + 0.5) / (total + 1.0)
-        lift = np.log((co + 2 * prior[None, :]) / (px_tot[:, None] + 2.0) / prior[None, :])
-        X[:, col("lift_sum")] = lift.sum(axis=0)
-        X[:, col("lift_max")] = np.where(co > 0, lift, -np.inf).max(axis=0).clip(min=0.0)
-        X[:, col("reverse_confidence")] = (co / np.maximum(py[None, :], 1e-9)).max(axis=0).clip(max=1.0)
-        best_x = conf.argmax(axis=0)
-        for c in range(m):
-            if co[best_x[c], c] > 0:
-                partner[c] = known[int(best_x[c])]
-        last_rows = np.searchsorted(uniq, np.array([px[-1] for px in posts if px.shape[0]], dtype=np.int64))
-        if last_rows.shape[0]:
-            X[:, col("last_commit_share")] = Y[last_rows].sum(axis=0) / nq0
-            X[:, col("in_latest_commit")] = Y[int(last_rows.max())]
 
-    # -- per file and structure --------------------------------------------------------------------
+def _per_file(
+    hist: History, q: _Query, ids: list[int], strengths: dict[int, list[float]], t: float, X: npt.NDArray[np.float64]
+) -> None:
+    """What each candidate is on its own (rate, recency, kind) and by structure (names, imports)."""
+    names = hist.names_alive
     total_rate = hist.commits_total.read(t) or 1.0
     n_alive = max(1, len(names))
-    qwords = [names.words(p) for p in qpaths]
-    qdirs = {p.rsplit("/", 1)[0] if "/" in p else "" for p in qpaths}
-    qkinds = {path_kind(p) for p in qpaths}
+    qwords = [names.words(p) for p in q.paths]
+    qdirs = {p.rsplit("/", 1)[0] if "/" in p else "" for p in q.paths}
+    qkinds = {path_kind(p) for p in q.paths}
     n_commits = hist.n_commits
-    unseen = 1.0 - len([p for p in qpaths if p in hist.ids]) / max(1, len(qpaths))
     base = len(_BASE_FEATURES)
-    struct_out: list[tuple[str, str] | None] = []
     for c, y in enumerate(ids):
         path = hist.names[y]
-        X[c, col("log_rate")] = math.log(hist.rate[y].read(t) / total_rate + 1e-4)
+        X[c, _COL["log_rate"]] = math.log(hist.rate[y].read(t) / total_rate + 1e-4)
         last = hist.last_time[y]
-        X[c, col("log_days_since_changed")] = math.log1p(min(3650.0, (t - last) / DAY)) if last > -math.inf else 9.0
+        X[c, _COL["log_days_since_changed"]] = math.log1p(min(3650.0, (t - last) / DAY)) if last > -math.inf else 9.0
         post = hist.postings[y]
-        X[c, col("log_commits_since_changed")] = math.log1p(n_commits - 1 - post[-1]) if post else 10.0
-        if known:
+        X[c, _COL["log_commits_since_changed"]] = math.log1p(n_commits - 1 - post[-1]) if post else 10.0
+        if q.known:
             mine = hist.refs.get(y, frozenset())
-            X[c, col("refers_to_query")] = sum(1 for x in known if x in mine) / nq0
-            X[c, col("referred_by_query")] = sum(1 for x in known if y in hist.refs.get(x, frozenset())) / nq0
+            X[c, _COL["refers_to_query"]] = sum(1 for x in q.known if x in mine) / q.n_known
+            X[c, _COL["referred_by_query"]] = sum(1 for x in q.known if y in hist.refs.get(x, frozenset())) / q.n_known
         st = strengths.get(y)
         if st is not None:
-            X[c, col("test_convention")] = st[0]
-            X[c, col("package_init")] = st[1]
-            X[c, col("doc_named")] = st[2]
-        got = structure.get(y)
-        struct_out.append((got[0], got[1]) if got else None)
-        yw = names.words(path)
-        sim = max((_name_similarity(hist, yw, qw, n_alive) for qw in qwords), default=0.0)
-        X[c, col("name_similarity")] = sim
-        X[c, col("log_name_similarity")] = math.log(sim + 0.01)
-        X[c, col("same_folder")] = float((path.rsplit("/", 1)[0] if "/" in path else "") in qdirs)
+            X[c, _COL["test_convention"]], X[c, _COL["package_init"]], X[c, _COL["doc_named"]] = st
+        sim = max((_name_similarity(hist, names.words(path), qw, n_alive) for qw in qwords), default=0.0)
+        X[c, _COL["name_similarity"]] = sim
+        X[c, _COL["log_name_similarity"]] = math.log(sim + 0.01)
+        X[c, _COL["same_folder"]] = float((path.rsplit("/", 1)[0] if "/" in path else "") in qdirs)
         k = path_kind(path)
         for b in qkinds:
             X[c, base + 4 * k + b] = 1.0
         X[c, base + 16 + k] = 1.0
-    X[:, col("log_query_size")] = math.log(len(qpaths)) if qpaths else 0.0
-    X[:, col("unseen_share")] = unseen
-    if not templates:
-        X[:, col("missing_new_file")] = hist.templated_new.read(t) / total_rate
-    for prefix in s.disabled:
-        X[:, [j for j, f in enumerate(FEATURES) if f.startswith(prefix)]] = 0.0
-    return Candidates(ids, X, overlap, partner, struct_out, known)
+    X[:, _COL["log_query_size"]] = math.log(len(q.paths)) if q.paths else 0.0
+    X[:, _COL["unseen_share"]] = 1.0 - len([p for p in q.paths if p in hist.ids]) / max(1, len(q.paths))
