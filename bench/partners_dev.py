@@ -11,12 +11,17 @@ QUERIES has one ``{"id", "at", "files"}`` a line; each answer line is
 ``{"id", "suggestions": [{"path", "score", "warn", "why"}]}``, computed from
 the commits strictly earlier in time than the ``at`` commit (commits with the
 same timestamp are not history).  The history is read once
-(``git log --reverse --no-merges -M --name-status``), fed to one
+(``git log --reverse --no-merges -M --raw``), fed to one
 :class:`~empathy.core.cochange.CochangeIndex` in time order, and each query
-is answered when its time comes.  The wall time goes to stderr.
+is answered when its time comes.  From the start of the replay window (the
+first query's time minus ``Settings.train_days``) the index is also given
+what Python files and docs pages refer to (imports, dotted names): the tree
+as of that start, then every changed file, read with one
+``git cat-file --batch``.  Timings go to stderr.
 
-``--query`` builds the index over the whole history, then times one warm
-query (the second of two identical calls) and prints its suggestions.
+``--query`` builds the index over the whole history (replaying the last
+``train_days``), then times one warm query (the second of two identical
+calls) and prints its suggestions, as of just after the newest commit.
 
 Bulk sweeps are guessed by :func:`~empathy.core.cochange.looks_like_bulk`
 from the subject and size until the commit classifier supplies them.
