@@ -122,6 +122,8 @@ class CochangeIndex:
         self._threshold_cache: tuple[int, float, TrackRecord] | None = None
         #: time spent fitting the combination (seconds), for benchmarks
         self.fit_seconds = 0.0
+        #: how many times the combination was fitted
+        self.fits = 0
 
     # -- feeding ------------------------------------------------------------------------------------
 
@@ -200,6 +202,7 @@ class CochangeIndex:
         started = _time.perf_counter()
         self._model = fit_choice_model(data, l2=s.l2, start=self._model)
         self.fit_seconds += _time.perf_counter() - started
+        self.fits += 1
         self._fitted_total, self._fitted_window = total, window
         del self._replays[:lo], self._replay_times[:lo]
         self._dropped += lo
