@@ -29,7 +29,7 @@ Contents, by purpose:
   :func:`szz_links`), :func:`explain_file`, the level-2 answers
   (:func:`load_answers`), the model's track record (:func:`latest_record`),
   :class:`ForecastRun`, and the missing-partner finding and risk factor
-  (:class:`MissingPartner`, :func:`missing_partner_finding`, :func:`missing_partner_factor`);
+  (:class:`Suggestion`, :func:`missing_partner_finding`, :func:`missing_partner_factor`);
 * tests: :func:`open_workspace` and :class:`Workspace` (``ws.register(plugin, "id")``,
   then ``ws.ingest()``, ``ws.mine(only=[...])``, ``ws.findings(only=[...])``);
 * agents: the :class:`Agent` protocol, :class:`Request`, the memory
@@ -71,7 +71,7 @@ from empathy.core.model import (
     Severity,
     fingerprint,
 )
-from empathy.core.partners import MissingPartner, missing_partner_factor, missing_partner_finding
+from empathy.core.partners import Suggestion, missing_partner_factor, missing_partner_finding
 from empathy.core.predict.forecast import FileForecast, ForecastRun
 from empathy.core.predict.records import latest_record
 from empathy.core.repo import RepoInfo
@@ -99,12 +99,12 @@ __all__ = [
     "Location",
     "Memory",
     "MiningContext",
-    "MissingPartner",
     "Pattern",
     "RepoInfo",
     "Request",
     "RiskFactor",
     "Severity",
+    "Suggestion",
     "SzzLink",
     "Touch",
     "UnknownFileError",

@@ -151,3 +151,22 @@ def build_history(repo: RepoBuilder, rounds: int = 140) -> None:
             body = [line.replace(f"x{k}_0 = 0", f"x{k}_0 = -1") for line in body]
             day += 1
             repo.commit(f"fix bug {k}", {"core.py": "".join(body)}, day=day)
+
+
+def build_partner_history(repo: RepoBuilder, rounds: int = 70, api: str = "api.py", client: str = "client.py") -> None:
+    """Files that change together, often enough for the co-change index to learn and to warn.
+
+    Each round: ``api.py`` with ``client.py``; a module ``src/mN.py`` with its test
+    ``tests/test_mN.py``; every fourth round ``api.py`` alone (so it is 4 of 5, not always).
+    About 160 commits over ``2 * rounds`` days, by three authors in turn (so no file is
+    one person's knowledge island).
+    """
+    people = [("Alice", "alice@example.com"), ("Bob", "bob@example.com"), ("Cara", "cara@example.com")]
+    for k in range(rounds):
+        who = people[k % 3]
+        repo.commit(f"extend the api {k}", {api: f"a = {k}\n", client: f"c = {k}\n"}, author=who)
+        m = k % 5
+        files = {f"src/m{m}.py": f"x = {k}\n", f"tests/test_m{m}.py": f"t = {k}\n"}
+        repo.commit(f"grow module {m} ({k})", files, author=who)
+        if k % 4 == 3:
+            repo.commit(f"tune the api {k}", {api: f"a = {k}  # tuned\n"}, author=who)

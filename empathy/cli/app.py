@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from empathy import __version__
-from empathy.cli import agents, config, findings, history, labels, predict
+from empathy.cli import agents, config, findings, history, labels, partners, predict
 from empathy.cli._common import err, handle_errors, out
 from empathy.cli.gate import gate_app
 from empathy.cli.lsp import lsp
@@ -59,6 +59,7 @@ for name, command in (
     ("init", config.init),
     ("plugins", config.plugins),
     ("findings", findings.findings),
+    ("partners", partners.partners),
     ("forecast", predict.forecast),
     ("eval", predict.eval_),
     ("risk", predict.risk),

@@ -19,7 +19,7 @@ from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 
 if TYPE_CHECKING:
-    from empathy.core.partners import MissingPartner
+    from empathy.core.cochange import Suggestion
     from empathy.core.predict.forecast import ForecastRun
 
 __all__ = ["AnalysisContext", "MiningContext", "is_source_path"]
@@ -92,7 +92,7 @@ class AnalysisContext:
     #: the workspace's forecast use-case (set by the workspace; None in a bare context)
     forecast_provider: Callable[[], ForecastRun] | None = field(default=None, repr=False)
     #: the workspace's partners use-case
-    partners_provider: Callable[[Collection[str]], list[MissingPartner]] | None = field(default=None, repr=False)
+    partners_provider: Callable[[Collection[str]], list[Suggestion]] | None = field(default=None, repr=False)
 
     def for_plugin(self, plugin: str) -> AnalysisContext:
         """A copy carrying ``plugin``'s own settings (the forecast, once computed, is shared)."""
@@ -107,8 +107,8 @@ class AnalysisContext:
         first = self.forecasts[0] if self.forecasts else None
         return first
 
-    def partners(self, changed: Collection[str]) -> list[MissingPartner]:
-        """Usual partners of ``changed`` that are untouched (empty in a bare context)."""
+    def partners(self, changed: Collection[str]) -> list[Suggestion]:
+        """Files that probably also need changing with ``changed``, where the index warns (empty in a bare context)."""
         return [] if self.partners_provider is None else self.partners_provider(changed)
 
     def is_source(self, path: str) -> bool:

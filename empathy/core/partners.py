@@ -1,87 +1,75 @@
-"""Partners: "a file that usually changes with the ones you changed is untouched".
+"""The "usually changes with" finding and risk factor, built once from a co-change suggestion.
 
-One implementation for every surface: the proactive level (findings for a
-change), the change-risk signal, the gate and the language server (unsaved
-buffers) all ask :meth:`empathy.core.workspace.Workspace.partners` or
-``context.partners(...)``, and the finding's words are built here once.
+Suggestions come from :mod:`empathy.core.usecases.partners` (the co-change
+index); only those the index warns about (``warn``: on this repository's
+replayed past, a suggestion that confident was right at least 70% of the
+time) become findings and risk factors.  The proactive level, the change
+signals, the gate and the editor all build them here, so the words are the
+same everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection
 
-from empathy.core.model import Finding, Level, Location, Pattern, RiskFactor, Severity
+from empathy.core.cochange import Suggestion
+from empathy.core.model import Finding, Level, Location, RiskFactor, Severity
 
-__all__ = ["MissingPartner", "missing_partner_factor", "missing_partner_finding", "missing_partners"]
-
-
-@dataclass(frozen=True)
-class MissingPartner:
-    """A changed file whose usual partner (by a coupling pattern) the change leaves untouched."""
-
-    changed: str
-    partner: str
-    share: float  # share of the changed file's commits that also changed the partner
-    revs_changed: int
-    shared_revs: int
-    pattern: Pattern
+__all__ = ["Suggestion", "missing_partner_factor", "missing_partner_finding", "partner_confidence"]
 
 
-def missing_partners(patterns: list[Pattern], changed: Collection[str], min_share: float) -> Iterator[MissingPartner]:
-    """The absent expected changes of a change, from the coupling patterns' conditional frequencies."""
-    for p in patterns:
-        if p.kind != "coupling" or len(p.subjects) != 2:
-            continue
-        a, b = p.subjects
-        ev = p.evidence
-        for mine, other, share, revs in (
-            (a, b, ev.get("b_given_a"), ev.get("revs_a")),
-            (b, a, ev.get("a_given_b"), ev.get("revs_b")),
-        ):
-            if mine in changed and other not in changed and share is not None and share >= min_share:
-                yield MissingPartner(mine, other, float(share), int(revs or 0), int(ev.get("shared_revs", 0)), p)
+def _changed_words(changed: Collection[str]) -> str:
+    names = sorted(changed)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def missing_partner_finding(m: MissingPartner, on: str | None = None, source: str = "proactive") -> Finding:
-    """The ``missing-partner`` finding, on the partner (default) or on ``on`` (the editor shows it on both).
+def partner_confidence(s: Suggestion) -> float:
+    """The suggestion's probability relative to the calibrated warning threshold, for the trust gate.
 
-The words are the same wherever it is shown, so the CLI, the gate and the
-editor can be compared line by line.
-"""
-    where = m.partner if on is None else on
-    reason = (
-        f"you changed {m.changed}; {m.partner} changed with it in {m.shared_revs} of {m.revs_changed} "
-        "commits and is untouched"
-    )
-    action = f"Check whether {m.partner} needs the matching change (open it next to {m.changed})"
+    The threshold maps to 0.5 (the trust ledger's default rule threshold), so a
+    suggestion the index warns about passes until feedback on the
+    ``missing-partner`` rule raises the rule's threshold; then only the more
+    confident ones still show.
+    """
+    threshold = s.evidence.get("warn_threshold")
+    if not isinstance(threshold, int | float) or threshold <= 0:
+        return 0.0
+    return round(min(1.0, 0.5 * s.score / float(threshold)), 4)
+
+
+def missing_partner_finding(
+    s: Suggestion, changed: Collection[str], on: str | None = None, source: str = "proactive"
+) -> Finding:
+    """The ``missing-partner`` finding, on the untouched file (default) or on ``on`` (the editor shows both)."""
+    where = s.path if on is None else on
     return Finding(
         code="missing-partner",
         level=Level.PROACTIVE,
         severity=Severity.WARNING,
         location=Location(where),
-        reason=reason,
-        action=action,
+        reason=(
+            f"you changed {_changed_words(changed)}; {s.path} is untouched and probably needs changing too ({s.why})"
+        ),
+        action=f"Open {s.path} and check whether it needs the matching change; dismiss the warning if not",
         source=source,
         evidence={
-            "changed": m.changed,
-            "partner": m.partner,
-            "shared_revs": m.shared_revs,
-            "revs_changed": m.revs_changed,
-            "share": m.share,
-            "degree": m.pattern.evidence.get("degree"),
+            **{k: v for k, v in s.evidence.items() if v is not None},
+            "partner": s.path,
+            "changed": sorted(changed)[:10],
+            "probability": s.score,
+            "confidence": partner_confidence(s),
         },
-        score=m.share,
+        score=s.score,
     )
 
 
-def missing_partner_factor(m: MissingPartner, source: str = "change-signals") -> RiskFactor:
+def missing_partner_factor(s: Suggestion, changed: Collection[str], source: str = "change-signals") -> RiskFactor:
     """The ``partner-missing`` reason a change's risk gives (the gate and ``empathy risk``)."""
     return RiskFactor(
         name="partner-missing",
-        score=round(m.share, 4),
-        reason=f"{m.partner} changed with {m.changed} in {m.share:.0%} of its commits and is untouched",
+        score=round(s.score, 4),
+        reason=f"{s.path} is untouched and probably needs changing with {_changed_words(changed)} ({s.why})",
         source=source,
-        evidence={"changed": m.changed, "partner": m.partner, "shared_revs": m.shared_revs},
-        paths=[m.partner],
+        evidence={k: v for k, v in s.evidence.items() if v is not None and not isinstance(v, list | dict)},
+        paths=[s.path],
     )

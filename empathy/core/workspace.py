@@ -31,12 +31,13 @@ from empathy.core.store.store import Store, open_store
 
 if TYPE_CHECKING:
     from empathy.core.agents.adaptation import Experiment
+    from empathy.core.cochange import Suggestion
     from empathy.core.context import AnalysisContext
     from empathy.core.findings import FindingsReport
-    from empathy.core.partners import MissingPartner
     from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
     from empathy.core.usecases.backtest import Backtest
     from empathy.core.usecases.forecast import Forecast
+    from empathy.core.usecases.partners import PartnerIndex
     from empathy.core.usecases.refresh import Refresh
     from empathy.core.usecases.risk import ChangeAssessment
 
@@ -83,6 +84,7 @@ class Workspace:
     host: PluginHost
     repo_id: int
     _history: History | None = field(default=None, repr=False, compare=False)
+    _partner_index: tuple[str, PartnerIndex] | None = field(default=None, repr=False, compare=False)
     #: Kept across requests, so an agent failing request after request is benched.
     _budget: ErrorBudget = field(default_factory=ErrorBudget, repr=False, compare=False)
 
@@ -139,12 +141,26 @@ class Workspace:
 
         return file_forecast(self, as_of=as_of, horizon_days=horizon_days, progress=progress)
 
-    def partners(self, changed: Collection[str]) -> list[MissingPartner]:
-        """Usual partners of the ``changed`` files that the change leaves untouched (:mod:`empathy.core.partners`)."""
-        from empathy.core.partners import missing_partners
+    def partner_index(self) -> PartnerIndex:
+        """The co-change index over the whole ingested history, built once per head and kept (the editor asks often)."""
+        from empathy.core.usecases.partners import open_partner_index
 
-        patterns = self.store.patterns(self.repo_id, kind="coupling")
-        return list(missing_partners(patterns, set(changed), float(self.settings["partner_min_share"])))
+        if self._partner_index is None or self._partner_index[0] != self.repo.head:
+            index = open_partner_index(self)
+            index.feed_all()
+            self._partner_index = (self.repo.head, index)
+        return self._partner_index[1]
+
+    def partners(self, changed: Collection[str], top: int = 10, warn_only: bool = True) -> list[Suggestion]:
+        """Files that probably also need changing with ``changed`` (:mod:`empathy.core.usecases.partners`).
+
+        ``warn_only`` keeps the ones the index warns about (calibrated on this
+        repository's replayed past); the surfaces raise warnings only for those.
+        """
+        if not changed:
+            return []
+        got = self.partner_index().suggest(changed, top=top)
+        return [s for s in got if s.warn] if warn_only else got
 
     def change_risk(
         self,

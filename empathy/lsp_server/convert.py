@@ -65,8 +65,10 @@ def diagnostic(doc: TextDocument, lines: list[str], finding: Finding, root: str)
     }
     partner = finding.evidence.get("partner")
     changed = finding.evidence.get("changed")
-    if isinstance(partner, str) and isinstance(changed, str):
-        data["other"] = changed if partner == finding.location.path else partner
+    if isinstance(partner, str) and partner != finding.location.path:
+        data["other"] = partner  # on a changed file: open the untouched partner
+    elif isinstance(changed, list) and changed and isinstance(changed[0], str):
+        data["other"] = changed[0]  # on the partner: open the changed file it goes with
     return t.Diagnostic(
         range=finding_range(doc, lines, finding),
         message=message,

@@ -5,18 +5,21 @@ repository; an editor opening a file wants its diagnostics in a few
 milliseconds.  So the server asks once for every file (in the background,
 after ingestion and mining) and keeps the answer indexed by path.  What
 depends on unsaved buffers, "B usually changes with A and is untouched",
-is computed at lookup time from the coupling patterns already in memory.
+is computed at lookup time from the co-change index already in memory
+(:meth:`FindingsIndex.with_partners`, once the background build is done).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
+from empathy.core.cochange import Suggestion
 from empathy.core.ignore import IgnoreMap
-from empathy.core.model import Finding, Level, Pattern
-from empathy.core.partners import missing_partner_finding, missing_partners
+from empathy.core.model import Finding, Level
+from empathy.core.partners import missing_partner_finding
 from empathy.core.trust import TrustGate
 
 __all__ = ["FindingsIndex"]
@@ -30,8 +33,8 @@ class FindingsIndex:
 
     head: str
     by_path: dict[str, list[Finding]] = field(default_factory=dict)
-    couplings: list[Pattern] = field(default_factory=list)
-    partner_min_share: float = 0.5
+    #: the workspace's partners use-case (warned suggestions for a set of changed files), once built
+    partners_of: Callable[[frozenset[str]], list[Suggestion]] | None = None
     gate: TrustGate | None = None
     generation: int = 0
     #: path -> the file's forecast (probability, rank, drivers), for the hover
@@ -44,8 +47,6 @@ class FindingsIndex:
         cls,
         head: str,
         findings: Iterable[Finding],
-        patterns: Iterable[Pattern],
-        partner_min_share: float,
         gate: TrustGate | None,
         generation: int,
         forecasts: dict[str, dict[str, object]] | None = None,
@@ -58,8 +59,6 @@ class FindingsIndex:
         return cls(
             head=head,
             by_path=dict(by_path),
-            couplings=[p for p in patterns if p.kind == "coupling" and len(p.subjects) == 2],
-            partner_min_share=partner_min_share,
             gate=gate,
             generation=generation,
             forecasts=forecasts or {},
@@ -71,24 +70,28 @@ class FindingsIndex:
             trust_version=trust_version,
             head=self.head,
             by_path=self.by_path,
-            couplings=self.couplings,
-            partner_min_share=self.partner_min_share,
+            partners_of=self.partners_of,
             gate=gate,
             generation=generation,
             forecasts=self.forecasts,
         )
 
+    def with_partners(self, partners_of: Callable[[frozenset[str]], list[Suggestion]]) -> FindingsIndex:
+        """The same findings, now able to say which untouched files the current change probably needs."""
+        return dataclasses.replace(self, partners_of=partners_of)
+
     def partners(self, path: str, changed: Collection[str]) -> list[Finding]:
         """Missing-partner findings for ``path`` given the files changed now (work tree and buffers).
 
-        On a changed file: its usual partners that are untouched.  On an
-        untouched file: the changed files it usually changes with.
+        On a changed file: the untouched files the index warns about (at most
+        three).  On such an untouched file: the warning itself.
         """
-        return [
-            missing_partner_finding(m, on=path)
-            for m in missing_partners(self.couplings, changed, self.partner_min_share)
-            if path in (m.changed, m.partner)
-        ]
+        if self.partners_of is None or not changed:
+            return []
+        warned = self.partners_of(frozenset(changed))[:3]
+        if path in changed:
+            return [missing_partner_finding(s, changed, on=path) for s in warned]
+        return [missing_partner_finding(s, changed, on=path) for s in warned if s.path == path]
 
     def lookup(
         self, path: str, changed: Collection[str], ignores: IgnoreMap, min_severity: str = "info"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from empathy.core.changes import working_tree_change
+from empathy.core.cochange import Suggestion
 from empathy.core.errors import EmpathyError
 from empathy.core.model import CodeAction, Finding
 from empathy.core.trust import TrustGate
@@ -127,14 +128,29 @@ class RepoState:
         index = FindingsIndex.build(
             head=ws.repo.head,
             findings=report.findings + report.ignored,  # the buffer's comments decide, not the file on disk
-            patterns=ws.store.patterns(ws.repo_id),
-            partner_min_share=float(ws.settings["partner_min_share"]),
             gate=self.snapshot_gate(),
             generation=self.generation,
             forecasts=self.forecasts() if only is None else {},
         )
         index.trust_version = seen
+        if self.partners_ready:
+            index = index.with_partners(self.partners_of)
         return index, report.errors
+
+    @property
+    def partners_ready(self) -> bool:
+        return self.ws is not None and self.ws._partner_index is not None
+
+    def partners_of(self, changed: frozenset[str]) -> list[Suggestion]:
+        assert self.ws is not None
+        return self.ws.partners(changed)
+
+    def build_partners(self) -> None:
+        """Build the co-change index (seconds on a large history; after the first diagnostics)."""
+        assert self.ws is not None
+        self.ws.partner_index()
+        if self.index is not None:
+            self.index = self.index.with_partners(self.partners_of)
 
     def snapshot_gate(self) -> TrustGate:
         """The trust ledger's thresholds and level policy as they are now."""

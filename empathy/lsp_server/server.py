@@ -249,6 +249,10 @@ class EmpathyServer(LanguageServer):
         report("asking the levels", 70)
         await self.index(state)
         lap("asked the levels")
+        report("learning which files change together", 80)
+        await self.run(self._locked(state, state.build_partners))
+        lap("built the co-change index")
+        self.refresh(state)
         slow = refreshed.deferred
         if slow:
             report(f"mining {', '.join(slow)} (diagnostics are already shown)", 85)
@@ -356,7 +360,7 @@ class EmpathyServer(LanguageServer):
         if state is None:
             return
         if self.pull:
-            if self.refresh_support and state.index is not None and state.index.couplings:
+            if self.refresh_support and state.index is not None and state.index.partners_of is not None:
                 self.workspace_diagnostic_refresh(None)
             return
         for other in list(self.workspace.text_documents):

@@ -54,7 +54,7 @@ def score_change_risk(context: AnalysisContext, change: ChangeSet) -> list[RiskF
                     paths=sorted(p.subjects[0] for p in hits),
                 )
             )
-    factors.extend(missing_partner_factor(m, source=PLUGIN) for m in context.partners(changed))
+    factors.extend(missing_partner_factor(s, changed, source=PLUGIN) for s in context.partners(changed))
     history = context.history
     if history is not None and change.author_email:
         author = change.author_email.lower()

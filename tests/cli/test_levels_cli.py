@@ -22,7 +22,7 @@ import typer.main
 
 import empathy.cli.app as cli
 from tests.cli.helpers import flat, invoke
-from tests.gitrepo import EPOCH, RepoBuilder, py_source
+from tests.gitrepo import EPOCH, RepoBuilder, build_partner_history, py_source
 from tests.plugins.helpers import build_template, clone
 
 DAY = 86_400
@@ -277,47 +277,46 @@ def test_findings_file_limits_to_the_path_and_adds_its_history(project: RepoBuil
     assert not [f for f in both["findings"] if f["code"] == "question-fix-pattern"]
 
 
-def test_findings_range_head_names_the_untouched_partner(project: RepoBuilder, env: dict[str, str]) -> None:
-    data = findings(project, env, "--range", "HEAD")
+@pytest.fixture
+def coupled(tmp_path: Path) -> RepoBuilder:
+    """Enough co-change history for the index to learn and warn; the last commit changes api.py alone."""
+    repo = RepoBuilder(tmp_path / "coupled")
+    build_partner_history(repo, rounds=70)
+    repo.commit("api only", {"api.py": "a = 99\n"})
+    return repo
+
+
+def test_findings_range_head_names_the_untouched_partner(coupled: RepoBuilder, env: dict[str, str]) -> None:
+    data = findings(coupled, env, "--range", "HEAD")
     partners = [f for f in data["findings"] if f["code"] == "missing-partner"]
-    assert len(partners) == 1
     (missing,) = partners
     assert missing["level"] == 3 and missing["severity"] == "warning"
-    assert missing["location"]["path"] == "src/schema.py"
-    assert missing["evidence"] == {
-        "changed": "src/api.py",
-        "partner": "src/schema.py",
-        "shared_revs": PAIR_SHARED,
-        "revs_changed": API_REVS,
-        "share": round(PAIR_SHARED / API_REVS, 3),
-        "degree": round(100 * PAIR_SHARED / ((API_REVS + SCHEMA_REVS) / 2), 1),
-    }
-    assert missing["reason"] == (
-        f"you changed src/api.py; src/schema.py changed with it in {PAIR_SHARED} of {API_REVS} commits and is untouched"
-    )
-    # The change is about src/api.py: nothing on files it did not touch (engine.py is the hotspot).
-    assert "src/engine.py" not in {f["location"]["path"] for f in data["findings"]}
-
+    assert missing["location"]["path"] == "client.py"
+    ev = missing["evidence"]
+    assert ev["partner"] == "client.py" and ev["changed"] == ["api.py"]
+    assert ev["warn_threshold"] <= ev["probability"] <= 1.0
+    assert ev["partner_commits"] > ev["together"] > 0  # "changed together in N of the M commits that changed api.py"
+    assert missing["reason"].startswith("you changed api.py; client.py is untouched and probably needs changing too")
+    assert f"in {ev['last_together_sha'][:7]}" in missing["reason"]
+    # The change is about api.py: nothing on files it did not touch.
+    assert {f["location"]["path"] for f in data["findings"]} <= {"api.py", "client.py"}
     # The same question as an explicit A..B range.
-    ranged = findings(project, env, "--range", "HEAD~1..HEAD")
+    ranged = findings(coupled, env, "--range", "HEAD~1..HEAD")
     assert [f for f in ranged["findings"] if f["code"] == "missing-partner"] == partners
 
 
-def test_findings_diff_sees_the_working_tree(project: RepoBuilder, env: dict[str, str]) -> None:
-    clean = findings(project, env, "--diff")
+def test_findings_diff_sees_the_working_tree(coupled: RepoBuilder, env: dict[str, str]) -> None:
+    clean = findings(coupled, env, "--diff")
     assert not [f for f in clean["findings"] if f["code"] == "missing-partner"]
 
-    (project.path / "src" / "schema.py").write_text("FIELDS = ['new']\n", encoding="utf-8")
-    (project.path / "src" / "extra.py").write_text("EXTRA = 1\n", encoding="utf-8")  # untracked
-    data = findings(project, env, "--diff")
+    (coupled.path / "src" / "m3.py").write_text("x = 'new'\n", encoding="utf-8")
+    (coupled.path / "src" / "extra.py").write_text("EXTRA = 1\n", encoding="utf-8")  # untracked
+    data = findings(coupled, env, "--diff")
     (missing,) = [f for f in data["findings"] if f["code"] == "missing-partner"]
-    assert missing["location"]["path"] == "src/api.py"
-    assert missing["evidence"]["changed"] == "src/schema.py"
-    assert (missing["evidence"]["shared_revs"], missing["evidence"]["revs_changed"]) == (PAIR_SHARED, SCHEMA_REVS)
-    assert missing["evidence"]["share"] == 1.0
-    assert "src/engine.py" not in {f["location"]["path"] for f in data["findings"]}
+    assert missing["location"]["path"] == "tests/test_m3.py"
+    assert "src/m3.py" in missing["evidence"]["changed"]
     # Asking does not touch the working tree.
-    assert project.git_repo.git.status("--porcelain").splitlines() == [" M src/schema.py", "?? src/extra.py"]
+    assert coupled.git_repo.git.status("--porcelain").splitlines() == [" M src/m3.py", "?? src/extra.py"]
 
 
 def test_findings_diff_and_range_together_exit_4(project: RepoBuilder, env: dict[str, str]) -> None:

@@ -6,16 +6,15 @@ from pathlib import Path
 
 from empathy.core.changes import range_change, working_tree_change
 from empathy.core.model import Level
-from tests.gitrepo import RepoBuilder
+from tests.gitrepo import RepoBuilder, build_partner_history
 from tests.plugins.helpers import workspace
 
 COUPLING = "[plugins.coupling]\nmin_revs = 3\nmin_shared_revs = 3\n"
 
 
 def _coupled_repo(repo: RepoBuilder) -> None:
-    """api.py and client.py change together 4 times; api.py changes alone once more."""
-    for k in range(4):
-        repo.commit(f"feature {k}", {"api.py": f"a = {k}\n", "client.py": f"c = {k}\n"})
+    """api.py and client.py change together often (the index learns it); the last commit changes api.py alone."""
+    build_partner_history(repo, rounds=70)
     repo.commit("api only", {"api.py": "a = 99\n"})
 
 
@@ -26,14 +25,17 @@ def test_missing_partner_for_a_commit_range(repo: RepoBuilder, tmp_path: Path) -
     change = range_change(ws.repo, "HEAD")  # the last commit changed api.py only
     report = ws.findings(change=change, gated=False)
     partners = [f for f in report.findings if f.code == "missing-partner"]
-    assert len(partners) == 1
+    assert [f.location.path for f in partners] == ["client.py"]
     f = partners[0]
-    assert f.location.path == "client.py"
-    assert f.level == Level.PROACTIVE
-    assert f.evidence["shared_revs"] == 4 and f.evidence["revs_changed"] == 5
-    assert "you changed api.py; client.py changed with it in 4 of 5 commits and is untouched" in f.reason
-    assert f.source == "proactive"
+    assert f.level == Level.PROACTIVE and f.source == "proactive"
+    assert f.evidence["partner"] == "client.py" and f.evidence["changed"] == ["api.py"]
+    assert f.evidence["probability"] >= f.evidence["warn_threshold"]  # only calibrated warnings become findings
+    assert f.reason.startswith("you changed api.py; client.py is untouched and probably needs changing too (p=")
+    assert "changed together in" in f.reason and f.evidence["last_together_sha"]
     assert report.errors == {}
+    # the trust gate lets it through at the default threshold (the warn threshold maps to 0.5 and above)
+    assert f.evidence["confidence"] >= 0.5
+    assert [g.code for g in ws.findings(change=change).findings].count("missing-partner") == 1
 
 
 def test_no_missing_partner_when_both_change(repo: RepoBuilder, tmp_path: Path) -> None:
@@ -46,6 +48,18 @@ def test_no_missing_partner_when_both_change(repo: RepoBuilder, tmp_path: Path) 
     assert [p for p in change.paths if p.endswith(".py")] == ["api.py", "client.py"]
     report = ws.findings(change=change, gated=False)
     assert [f for f in report.findings if f.code == "missing-partner"] == []
+
+
+def test_no_missing_partner_without_a_calibrated_record(repo: RepoBuilder, tmp_path: Path) -> None:
+    """Four joint commits are a pattern, not a track record: the index does not warn yet."""
+    for k in range(4):
+        repo.commit(f"feature {k}", {"api.py": f"a = {k}\n", "client.py": f"c = {k}\n"})
+    repo.commit("api only", {"api.py": "a = 99\n"})
+    ws = workspace(repo, tmp_path, COUPLING)
+    report = ws.findings(change=range_change(ws.repo, "HEAD"), gated=False)
+    assert [f for f in report.findings if f.code == "missing-partner"] == []
+    (top,) = ws.partners(["api.py"], top=1, warn_only=False)  # it still ranks, it just does not warn
+    assert top.path == "client.py" and top.warn is False
 
 
 def test_working_tree_change_counts_untracked_files(repo: RepoBuilder, tmp_path: Path) -> None:

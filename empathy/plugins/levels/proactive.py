@@ -76,7 +76,8 @@ def _location(p: Pattern) -> Location:
 def _missing_partners(context: AnalysisContext) -> list[Finding]:
     if context.change is None:
         return []
-    return [missing_partner_finding(m, source=PLUGIN) for m in context.partners(context.change.paths)]
+    changed = context.change.paths
+    return [missing_partner_finding(s, changed, source=PLUGIN) for s in context.partners(changed)]
 
 
 @hookimpl
