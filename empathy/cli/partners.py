@@ -49,6 +49,13 @@ def partners(
         Path | None,
         typer.Option("--batch", help='Replay queries: a JSONL file of {"id", "at", "files"}; answers one a line.'),
     ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option("--staged", help="Ask about the staged change (git's index); prints only warnings (pre-commit)."),
+    ] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="With --staged: exit 1 when a partner is warned about.")
+    ] = False,
     path: RepoOpt = Path("."),
     json_output: JsonOpt = False,
 ) -> None:
@@ -70,6 +77,20 @@ def partners(
         for qid, got in answer_batch(ws, _read_queries(batch), top=top):  # type: ignore[arg-type]
             row = [{"path": s.path, "score": s.score, "warn": s.warn, "why": s.why} for s in got]
             print(json.dumps({"id": qid, "suggestions": row}), flush=False)
+        return
+    if staged:
+        if files or at:
+            raise ConfigError("--staged asks about the staged change: give no files and no --at")
+        raw: str = ws.repo.git.diff("--cached", "--name-only", "-z")
+        query = sorted(p for p in raw.split("\0") if p)
+        warned = ws.partners(query, top=top) if query else []
+        if json_output:
+            emit_json({"files": query, "warnings": [{"path": s.path, "score": s.score, "why": s.why} for s in warned]})
+        else:
+            for s in warned:
+                out.print(f"empathy: {escape(s.path)} probably needs changing too: {escape(s.why)}", highlight=False)
+        if warned and exit_code:
+            raise typer.Exit(1)
         return
     if not files:
         raise ConfigError("name the files of the change", "e.g. `empathy partners src/pkg/mod.py`")

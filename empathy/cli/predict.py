@@ -95,6 +95,12 @@ def eval_(
     changes: Annotated[
         bool, typer.Option("--changes/--no-changes", help="Also backtest the change-level (JIT) model.")
     ] = True,
+    partners: Annotated[
+        bool,
+        typer.Option(
+            "--partners", help="Instead: replay the last two years of commits against the co-change suggestions."
+        ),
+    ] = False,
     json_output: JsonOpt = False,
     database_url: DbOpt = None,
 ) -> None:
@@ -102,7 +108,10 @@ def eval_(
 
     File level: which files get bug fixes after each cutoff. Change level: which changes
     later fixes blame (B-SZZ); the first run blames every fix (minutes on a large
-    repository; the links persist).
+    repository; the links persist). With --partners: each commit of the last two years
+    touching 2-30 files, one file hidden, asked from the history before it: how often the
+    hidden file is the first (recall@1) or among the first three suggestions, and how often
+    a warning was right; stored as the track record the editor and the gate quote.
     """
     from empathy.core.predict.backtest import METRICS
     from empathy.core.predict.jit import METRICS as CHANGE_METRICS
@@ -111,6 +120,29 @@ def eval_(
         raise ConfigError("--horizon and --cutoffs must be positive")
     ws = open_ws(path, database_url)
     ingest(ws, json_output)
+    if partners:
+        from empathy.core.usecases.partners import evaluate_partners
+
+        with status(json_output, "replaying the last two years against the co-change suggestions"):
+            summary_p = evaluate_partners(ws)
+        if json_output:
+            emit_json({"partners": summary_p})
+            return
+        if not summary_p["queries"]:
+            out.print("no commit of the last two years touched 2 to 30 files: nothing to replay")
+            return
+        warned = (
+            f"warned on {summary_p['warn_share']:.0%} of them, right {summary_p['warn_precision']:.0%} of the time"
+            if summary_p["warn_precision"] is not None
+            else "no warning was raised"
+        )
+        out.print(
+            f"partners, replaying {summary_p['queries']} commits of the last {summary_p['years']:g} years with one "
+            f"file hidden: the hidden file was the first suggestion {summary_p['recall@1']:.0%} of the time, among "
+            f"the first three {summary_p['recall@3']:.0%}; {warned} ({summary_p['seconds']:.0f} s)",
+            highlight=False,
+        )
+        return
     with status(json_output, "backtest") as spinner:
         result = ws.backtest(
             horizon_days=horizon, cutoffs=cutoffs, changes=changes, progress=lambda m: spinner.update(escape(m))

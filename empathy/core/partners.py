@@ -42,6 +42,12 @@ def missing_partner_finding(
 ) -> Finding:
     """The ``missing-partner`` finding, on the untouched file (default) or on ``on`` (the editor shows both)."""
     where = s.path if on is None else on
+    track = ""
+    if isinstance(s.evidence.get("track_precision"), float) and s.evidence.get("track_n"):
+        track = (
+            f"; warnings this confident were right {s.evidence['track_precision']:.0%} of the time here "
+            f"(n={s.evidence['track_n']} replayed changes)"
+        )
     return Finding(
         code="missing-partner",
         level=Level.PROACTIVE,
@@ -49,6 +55,7 @@ def missing_partner_finding(
         location=Location(where),
         reason=(
             f"you changed {_changed_words(changed)}; {s.path} is untouched and probably needs changing too ({s.why})"
+            + track
         ),
         action=f"Open {s.path} and check whether it needs the matching change; dismiss the warning if not",
         source=source,
@@ -68,7 +75,12 @@ def missing_partner_factor(s: Suggestion, changed: Collection[str], source: str 
     return RiskFactor(
         name="partner-missing",
         score=round(s.score, 4),
-        reason=f"{s.path} is untouched and probably needs changing with {_changed_words(changed)} ({s.why})",
+        reason=f"{s.path} is untouched and probably needs changing with {_changed_words(changed)} ({s.why})"
+        + (
+            f"; right {s.evidence['track_precision']:.0%} of the time here (n={s.evidence['track_n']})"
+            if isinstance(s.evidence.get("track_precision"), float)
+            else ""
+        ),
         source=source,
         evidence={k: v for k, v in s.evidence.items() if v is not None and not isinstance(v, list | dict)},
         paths=[s.path],

@@ -159,7 +159,12 @@ class Workspace:
         """
         if not changed:
             return []
-        got = self.partner_index().suggest(changed, top=top)
+        index = self.partner_index()
+        got = index.suggest(changed, top=top)
+        record = index.track_record()
+        if record.precision is not None:  # the track record the warning rests on, quoted wherever it is shown
+            for s in got:
+                s.evidence.update(track_precision=round(record.precision, 3), track_n=record.replayed)
         return [s for s in got if s.warn] if warn_only else got
 
     def change_risk(
