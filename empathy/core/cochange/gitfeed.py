@@ -144,12 +144,12 @@ def _read_names(repo: str, paths_of: dict[str, set[str]]) -> dict[tuple[str, str
 def feed(
     index: CochangeIndex, c: Commit, references: dict[str, frozenset[str]] | None = None, bulk: bool | None = None
 ) -> None:
-    """Add one commit; ``bulk`` from the commit labels when the caller has them, else guessed from the subject."""
+    """Add one commit; a sweep by the commit labels (``bulk``) or by its subject and size is no co-change evidence."""
     index.add(
         c.sha,
         c.time,
         c.files,
-        bulk=looks_like_bulk(c.subject, len(c.files)) if bulk is None else bulk,
+        bulk=bool(bulk) or looks_like_bulk(c.subject, len(c.files)),
         renames=c.renames,
         deleted=c.deleted,
         references=references,
