@@ -57,14 +57,14 @@ def build_markdown(report: Mapping[str, Any], report_path: str | None = None) ->
     lines.append("| factor | value | contribution | evidence |")
     lines.append("|---|---:|---:|---|")
     model = report["risk"]["model"]
-    if model["status"] == "scored":
+    if model["percentile"] is not None:
         lines.append(
-            f"| change model: riskier than this share of past changes | {model['percentile']:.2f} | "
-            f"{model['percentile']:.2f} | p={model['probability']:.2f} of a later fix (base rate "
-            f"{model['base_rate']:.2f}), trained on {model['train_rows']} changes |"
+            f"| expected bug-introducing commits, against the last {model['past_deploys']} deploys | "
+            f"{model['expected_buggy_commits']:.2f} | {model['percentile']:.2f} (percentile) | "
+            f"{model['scored_commits']} of {model['commits']} commits scored; compared with "
+            f"{_cell(model['compared_with'])}; this policy would have warned on {model['would_warn']} and blocked "
+            f"{model['would_block']} of them |"
         )
-        for f in model["factors"]:
-            lines.append(f"| &nbsp;&nbsp;{_cell(f['factor'])} | {f['value']} | {f['contribution']:+.2f} (log-odds) | |")
     else:
         lines.append(f"| change model | - | - | {_cell(model.get('fallback') or model['status'])} |")
     for s in report["risk"]["signals"]:
@@ -72,8 +72,9 @@ def build_markdown(report: Mapping[str, Any], report_path: str | None = None) ->
         lines.append(
             f"| {_cell(s['name'])}: {_cell(s['reason'])} | {s['score']:.2f} | +{s['contribution']:.2f} | {_cell(ev)} |"
         )
+    risk_text = "none (inconclusive)" if d["risk"] is None else f"{d['risk']:.2f}"
     lines.append(
-        f"| **risk** | **{d['risk']:.2f}** | | warn at {d['thresholds']['warn']:.2f}, "
+        f"| **risk** | **{risk_text}** | | warn at {d['thresholds']['warn']:.2f}, "
         f"block at {d['thresholds']['block']:.2f} |"
     )
     lines.append("")

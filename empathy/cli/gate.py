@@ -94,8 +94,9 @@ def _print_result(result: GateResult, fail_on: FailOn) -> None:
     d = report["decision"]
     colour = {"pass": "green", "warn": "yellow", "block": "red", "inconclusive": "magenta"}[result.decision]
     mapped = f" (treated as {d['treated_as']})" if result.decision == "inconclusive" else ""
+    risk = "no risk figure" if result.risk is None else f"risk {result.risk:.2f}"
     out.print(
-        f"[bold {colour}]{result.decision.upper()}[/]{mapped}: risk {result.risk:.2f} "
+        f"[bold {colour}]{result.decision.upper()}[/]{mapped}: {risk} "
         f"(warn at {d['thresholds']['warn']:.2f}, block at {d['thresholds']['block']:.2f}); fail-on {fail_on.value}",
         highlight=False,
     )
@@ -186,7 +187,7 @@ def gate(
             {
                 "decision": result.decision,
                 "treated-as": result.treated_as,
-                "risk": f"{result.risk:.4f}",
+                "risk": "" if result.risk is None else f"{result.risk:.4f}",
                 "trust": "" if result.trust is None else f"{result.trust:.4f}",
                 "report-path": str(report.resolve()) if report else "",
                 "sarif-path": str(sarif.resolve()) if sarif else "",

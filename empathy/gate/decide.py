@@ -102,7 +102,7 @@ def error_budget(failure_rate: float | None, effective_n: float, settings: GateS
         warn=round(warn, 4),
         block=round(max(block, warn), 4),
         # "spent" needs at least one (decayed) outcome behind it, not a faded memory
-        exhausted=failure_rate is not None and effective_n >= 1.0 and left <= 0.0,
+        exhausted=failure_rate is not None and effective_n >= settings.min_budget_n and left <= 0.0,
     )
 
 

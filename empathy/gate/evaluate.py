@@ -20,7 +20,6 @@ stored decisions) all call this.  One evaluation:
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Mapping
@@ -73,7 +72,7 @@ class GateResult:
     """A decision and its report; ``report`` is the source of truth, the rest is read from it."""
 
     decision: Decision
-    risk: float  # 0..1
+    risk: float | None  # 0..1; None when inconclusive (no number is shown then)
     trust: float | None
     report: dict[str, Any]  # the JSON report (source of truth)
     summary: str  # a short markdown paragraph: verdict and top reasons
@@ -192,8 +191,8 @@ def _annotations(
                     "file": path,
                     "line": None,
                     "title": f"empathy gate: {f.name}",
-                    # a signal over several files names its strongest one: say which file this is
-                    "message": f.reason if path in f.reason else f"{path} is one of the files: {f.reason}",
+                    # a signal over several files names its strongest one: say how this file is concerned
+                    "message": f.reason if path in f.reason else f"{f.reason}; {path} is concerned too ({f.name})",
                 }
             )
     for finding in findings:
@@ -261,7 +260,13 @@ def decide_gate(
     range_shas = set(change.commits)
 
     from empathy.core.history.szz import szz_links
-    phase("findings")
+    from empathy.gate.deploys import range_risk
+
+    base_time = head_time_of(ws, merge_base) if merge_base != EMPTY_TREE else 0
+    ranged = range_risk(
+        ws, change, base_time, settings.release_tag_pattern, None if model is None else model.probability
+    )
+    phase("deploys")
 
     # -- the track record, as of a time taken from the inputs ---------------------
     service = settings.service or ws.repo.key
@@ -305,33 +310,43 @@ def decide_gate(
     phase("track_record")
 
     # -- risk and decision ----------------------------------------------------
-    scorable = model is None or not model.fallback
-    percentile: float | None = None
-    if model is not None and not model.fallback and not math.isnan(model.percentile):
-        percentile = round(model.percentile, 4)
-    risk, shares = combine_risk(percentile, [(f.name, f.score, f.weight) for f in signals], settings.signal_weight)
-    budget: Budget = error_budget(
-        None if used is None else 1.0 - used.mean, 0.0 if used is None else used.effective_n, settings
+    # The risk is the range's percentile among the repository's past deploys; the history
+    # signals are reasons and move it only by ``signal_weight`` (0 by default, so the
+    # "would have blocked N of M past deploys" count describes exactly this policy).
+    scorable = ranged.percentile is not None and not ranged.fallback
+    risk, shares = combine_risk(
+        ranged.percentile, [(f.name, f.score, f.weight) for f in signals], settings.signal_weight
     )
+    failure_rate: float | None = None
+    if used is not None and used.effective_n > 0:
+        failure_rate = max(0.0, used.beta - 1.0) / used.effective_n  # observed, decayed: no prior in it
+    budget: Budget = error_budget(failure_rate, 0.0 if used is None else used.effective_n, settings)
     decision = decide(risk, budget, scorable)
     treated_as = settings.inconclusive_as if decision == "inconclusive" else decision
     rank = severity_rank(decision, settings.inconclusive_as)
     trust = None if used is None else round(used.mean, 4)
+    shown_risk: float | None = None if decision == "inconclusive" else risk
 
-    model_part: dict[str, Any]
-    if model is None:
-        model_part = {"status": "no source file changed", "probability": None, "percentile": None}
-    else:
-        model_part = {
-            "status": "fallback" if model.fallback else "scored",
+    status = "scored"
+    if not ranged.scored_commits:
+        status = "no source file changed"
+    elif ranged.percentile is None:
+        status = "too few past deploys"
+    elif ranged.fallback:
+        status = "fallback"
+    model_part: dict[str, Any] = {
+        "status": status,
+        **ranged.to_dict(),
+        "would_warn": ranged.would(budget.warn),
+        "would_block": ranged.would(budget.block),
+        "change_model": None
+        if model is None
+        else {
             "probability": round(model.probability, 4),
-            "base_rate": round(model.base_rate, 4),
-            "percentile": percentile,
-            "train_rows": model.train_rows,
-            "fallback": model.fallback or None,
             "factors": [{"factor": n, "value": v, "contribution": c} for n, v, c in model.factors],
             "features": _features(model.features),
-        }
+        },
+    }
     signal_dicts = [_signal_dict(f, s.contribution) for f, s in zip(signals, shares, strict=True)]
     notes: list[str] = []
     if ws.repo.shallow:
@@ -341,8 +356,13 @@ def decide_gate(
             f"{fixes_left} bug fixes are not linked to their causes yet: labels are incomplete and the "
             "model may understate risk (each run links more; `empathy eval` links them all)"
         )
-    if model is not None and model.fallback:
-        notes.append(f"change model: {model.fallback}")
+    if ranged.fallback:
+        notes.append(f"change model: {ranged.fallback}, so deploys cannot be compared")
+    if ranged.percentile is None:
+        notes.append(
+            f"only {len(ranged.past)} past deploys to compare with (at least 5 are needed): the gate cannot say "
+            "how unusual this one is"
+        )
     if used is None:
         notes.append("no track record: no deploy outcomes recorded and no release tags to infer them from")
     for plugin, error in sorted(signal_errors.items()):
@@ -356,7 +376,7 @@ def decide_gate(
         "decision": {
             "decision": decision,
             "treated_as": treated_as,
-            "risk": risk,
+            "risk": shown_risk,
             "trust": trust,
             "thresholds": {"warn": budget.warn, "block": budget.block},
             "settings_digest": settings.digest(),
@@ -374,8 +394,11 @@ def decide_gate(
             "deleted": change.deleted,
         },
         "risk": {
-            "score": risk,
-            "method": "1 - (1 - model percentile) * prod(1 - signal_weight * weight * score)",
+            "score": shown_risk,
+            "method": (
+                "percentile of the expected bug-introducing commits among past deploys; "
+                "1 - (1 - percentile) * prod(1 - signal_weight * weight * score)"
+            ),
             "model": model_part,
             "signals": signal_dicts,
         },
@@ -393,7 +416,7 @@ def decide_gate(
             "history_commits": len(history.commits),
             "shallow": ws.repo.shallow,
             "fixes_not_linked": fixes_left,
-            "model_scored": scorable and model is not None,
+            "model_scored": scorable and not ranged.fallback,
             "plugin_errors": {**signal_errors, **findings_report.errors},
             "on_error": "fails closed: an error exits non-zero and fails the step (continue-on-error opens it)",
             "notes": notes,
@@ -423,7 +446,7 @@ def decide_gate(
     phase("report")
     result = GateResult(
         decision=decision,
-        risk=risk,
+        risk=shown_risk,
         trust=trust,
         report=report,
         summary=summary,
@@ -453,7 +476,7 @@ def decide_gate(
         data={
             "decision": decision,
             "treated_as": treated_as,
-            "risk": risk,
+            "risk": shown_risk,
             "trust": trust,
             "base": base_sha,
             "head": head_sha,
@@ -469,6 +492,11 @@ def decide_gate(
     return result
 
 
+def head_time_of(ws: Workspace, sha: str) -> int:
+    """A commit's committer time (unix seconds)."""
+    return int(str(ws.repo.git.log("-1", "--format=%ct", sha)).strip())
+
+
 def _features(features: Any) -> dict[str, Any]:
     from dataclasses import fields as dc_fields
 
@@ -482,24 +510,28 @@ def _features(features: Any) -> dict[str, Any]:
 
 
 def _reasons(report: Mapping[str, Any]) -> list[str]:
-    """The top reasons, in words: the model's verdict on the change, then the signals."""
+    """The top reasons, in words: how this deploy compares with the past ones, then the signals."""
     reasons: list[str] = []
     model = report["risk"]["model"]
-    if model["status"] == "scored" and model["percentile"] is not None:
-        drivers = [f["factor"] for f in model["factors"] if f["contribution"] >= 0.05][:2]
+    d = report["decision"]
+    if model["status"] in ("scored", "fallback"):
         reasons.append(
-            f"the change model rates it riskier than {model['percentile']:.0%} of past changes here "
-            f"(p={model['probability']:.2f} that a later fix repairs it; base rate {model['base_rate']:.2f})"
-            + (f", driven by {', '.join(drivers)}" if drivers else "")
+            f"its {model['commits']} commits carry an expected {model['expected_buggy_commits']:.1f} bug-introducing "
+            f"commits, more than {model['percentile']:.0%} of the last {model['past_deploys']} deploys "
+            f"({model['compared_with']}); this policy would have warned on {model['would_warn']} and blocked "
+            f"{model['would_block']} of them"
         )
-    elif model["status"] == "fallback":
-        reasons.append(f"the change model cannot score this change: {model['fallback']}")
+    elif model["status"] == "too few past deploys":
+        reasons.append(
+            f"only {model['past_deploys']} past deploys to compare with: not enough to say how unusual this one is"
+        )
     else:
         reasons.append("no source file changed, so the change model does not apply")
-    for s in report["risk"]["signals"][:4]:
-        reasons.append(f"{s['reason']} (+{s['contribution']:.2f})")
+    if d["decision"] != "inconclusive":
+        for s in report["risk"]["signals"][:4]:
+            extra = f" (+{s['contribution']:.2f})" if s["contribution"] else ""
+            reasons.append(f"{s['reason']}{extra}")
     return reasons
-
 
 def evaluate_gate(
     repo_path: str | os.PathLike[str],

@@ -31,18 +31,22 @@ DECISIONS = ("pass", "warn", "block", "inconclusive")
 class GateSettings:
     """Effective gate policy (validated once, hashed into the report)."""
 
-    #: risk at or above which the change is a warn (risk is a percentile-like score in [0, 1])
-    warn_threshold: float = 0.80
-    #: risk at or above which the change is blocked
-    block_threshold: float = 0.95
-    #: how much one history signal of score 1 adds (noisy-OR share of the remaining headroom)
-    signal_weight: float = 0.10
+    #: risk (the deploy's percentile among the repository's past deploys) at or above which it is a warn:
+    #: 0.70 would have warned on at most 30% of past deploys
+    warn_threshold: float = 0.70
+    #: ... and blocked: 0.90 would have blocked at most 10% of past deploys
+    block_threshold: float = 0.90
+    #: how much one history signal of score 1 adds (noisy-OR share of the remaining headroom); 0 keeps the
+    #: signals as reasons only, so the count of past deploys this policy would have blocked stays exact
+    signal_weight: float = 0.0
     #: the change failure rate the team accepts: the error budget
     target_failure_rate: float = 0.15
     #: the most the track record may move both thresholds (up with budget left, down when spent)
     budget_room: float = 0.10
     #: decayed outcomes at which the track record has half its say over the thresholds
     evidence_n: float = 10.0
+    #: decayed outcomes the record needs before its error budget can be "spent"
+    min_budget_n: float = 5.0
     #: what an inconclusive decision counts as for --fail-on and annotations: pass, warn or block
     inconclusive_as: str = "warn"
     #: the service whose deploy outcomes form the track record; empty: the repository key

@@ -36,10 +36,14 @@ def build_summary(report: Mapping[str, Any]) -> str:
     """One short Markdown paragraph: verdict, the numbers it rests on, the top reasons (under 1024 chars)."""
     d = report["decision"]
     mapped = f" (treated as {d['treated_as']})" if d["decision"] == "inconclusive" else ""
-    head = (
-        f"**{d['decision'].upper()}**{mapped}: risk {d['risk']:.2f} against warn {d['thresholds']['warn']:.2f} / "
-        f"block {d['thresholds']['block']:.2f}; {_record_line(report)}."
-    )
+    if d["risk"] is None:  # inconclusive: no number to show
+        head = f"**{d['decision'].upper()}**{mapped}: no risk figure; {_record_line(report)}."
+    else:
+        head = (
+            f"**{d['decision'].upper()}**{mapped}: risk {d['risk']:.2f} (this deploy's percentile among the "
+            f"repository's past deploys) against warn {d['thresholds']['warn']:.2f} / "
+            f"block {d['thresholds']['block']:.2f}; {_record_line(report)}."
+        )
     reasons = report.get("reasons") or []
     text = head
     if reasons:
@@ -52,14 +56,22 @@ def next_steps(report: Mapping[str, Any]) -> list[str]:
     d = report["decision"]
     steps: list[str] = []
     decision = d["decision"]
-    if decision == "inconclusive":
+    if decision == "inconclusive" and report["risk"]["model"]["status"] == "fallback":
         steps.append(
             "the history is too thin to score this change: run the gate on the full history "
             "(`fetch-depth: 0`), or decide by review"
         )
+    elif decision == "inconclusive":
+        steps.append(
+            "there are too few past deploys to compare this one with: run the gate on the full history "
+            "(`fetch-depth: 0`, with tags), or decide by review"
+        )
     elif decision in ("warn", "block"):
         target = d["thresholds"]["warn" if decision == "warn" else "block"]
-        steps.append(f"risk {d['risk']:.2f} must fall below {target:.2f} for a milder verdict")
+        steps.append(
+            f"risk {d['risk']:.2f} must fall below {target:.2f} for a milder verdict: a smaller deploy (fewer "
+            "commits) ships fewer expected bug-introducing commits"
+        )
     for s in report["risk"]["signals"]:
         ev = s["evidence"]
         name = s["name"]

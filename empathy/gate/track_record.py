@@ -50,6 +50,7 @@ __all__ = [
     "last_deployed",
     "newest_outcome_at",
     "recorded_outcomes",
+    "release_tags",
 ]
 
 #: Deploy outcomes live under this ledger subject kind.
@@ -183,7 +184,7 @@ def last_deployed(ws: Workspace, environment: str, exclude: str = "") -> str | N
     return None
 
 
-def _release_tags(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:
+def release_tags(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:
     """(tag, peeled commit sha) of every tag matching ``pattern``."""
     raw: str = repo.git.for_each_ref("refs/tags", "--format=%(refname:short)\t%(objectname)\t%(*objectname)")
     wanted = re.compile(pattern)
@@ -215,7 +216,7 @@ def infer_releases(
     tagged = sorted(
         (
             (index[sha].committed_at, index[sha].index, tag, sha)
-            for tag, sha in _release_tags(repo, tag_pattern)
+            for tag, sha in release_tags(repo, tag_pattern)
             if sha in index
         ),
     )

@@ -57,7 +57,7 @@ class GateOutcome(Protocol):
     @property
     def decision(self) -> str: ...
     @property
-    def risk(self) -> float: ...
+    def risk(self) -> float | None: ...
     @property
     def trust(self) -> float | None: ...
     @property
@@ -262,14 +262,15 @@ class GithubProcessor:
             base = self._base_for(ws, environment, head)
             overrides = {"database_url": self.config.database_url, "environment": environment}
             outcome = self.gate_runner(Path(ws.repo.root), base, head, overrides)
-            decision, risk, trust = outcome.decision, float(outcome.risk), outcome.trust
+            decision, risk, trust = outcome.decision, float(outcome.risk or 0.0), outcome.trust
             summary, report = outcome.summary, dict(outcome.report)
             state = "approved" if decision in self.config.approve_decisions else "rejected"
         except Exception as exc:  # noqa: BLE001 - a gate failure must still answer GitHub
             state = "approved" if self.config.gate_fail_open else "rejected"
             how = "fail-open" if self.config.gate_fail_open else "fail-closed"
             summary = f"empathy gate could not decide ({type(exc).__name__}: {exc}); {how}: {state}."
-        comment = f"empathy gate: {decision}, risk {risk:.2f}. {summary}".strip()[:COMMENT_LIMIT]
+        figure = "" if decision == "inconclusive" else f", risk {risk:.2f}"
+        comment = f"empathy gate: {decision}{figure}. {summary}".strip()[:COMMENT_LIMIT]
         status = self._answer(callback, environment, state, comment)
         self._save_answer(run_id, environment, head, state, comment, status)
         if self._save_decision(ws, base, head, decision, risk, trust, report, started):

@@ -49,11 +49,15 @@ def test_the_decision_policy_in_numbers() -> None:
     assert [s.contribution for s in shares] == [0.05, 0.0225]
     assert combine_risk(None, [], 0.1)[0] == 0.0  # no source change and no signal: nothing to fear
     none = error_budget(None, 0.0, settings)
-    assert (none.warn, none.block, none.shift) == (0.8, 0.95, 0.0)
+    assert (none.warn, none.block, none.shift) == (0.7, 0.9, 0.0)
     spent = error_budget(0.5, 10.0, settings)  # 50 % failures against a 15 % target, n = evidence_n
-    assert spent.exhausted and spent.shift == -0.05 and spent.warn == 0.75
+    assert spent.exhausted and spent.shift == -0.05 and spent.warn == 0.65
+    thin_spent = error_budget(0.5, 3.0, settings)  # the same rate on 3 deploys: too few to call the budget spent
+    assert not thin_spent.exhausted and thin_spent.shift < 0
     earned = error_budget(0.0, 90.0, settings)
-    assert earned.shift == 0.09 and earned.block == 0.995  # capped
+    assert earned.shift == 0.09 and earned.block == 0.99
+    capped = error_budget(0.0, 90.0, GateSettings(block_threshold=0.95))
+    assert capped.block == 0.995  # thresholds never move past 0.995
     thin = error_budget(0.0, 1.0, settings)
     assert 0 < thin.shift < 0.01  # one good deploy earns almost nothing
     budget = Budget(0.1, 5.0, 0.3, 0.0, 0.6, 0.9, False)

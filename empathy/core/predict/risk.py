@@ -152,3 +152,45 @@ def score_change(
         features=target,
         factors=[(name, round(value, 3), round(c, 3)) for name, value, c in factors],
     )
+
+
+@dataclass
+class CommitScores:
+    """Every scored commit's P(it introduces a bug a later fix repairs), from one model of the repository."""
+
+    probability: dict[str, float]
+    base_rate: float
+    train_rows: int
+    fallback: str = ""
+
+
+def score_history(
+    store: Store,
+    repo_id: int,
+    history: History,
+    is_source: Callable[[str], bool],
+    train_before: int,
+) -> CommitScores:
+    """Score every non-merge source commit of ``history`` with one change model.
+
+    The model is trained on the commits before ``train_before`` (whose labels,
+    B-SZZ links from fixes known now, have had time to arrive) and applied to
+    all, so a range of commits can be compared with the repository's past
+    ranges on one scale (the deployment gate does).  With too few labelled
+    commits every commit gets the base rate and ``fallback`` says why.
+    """
+    rows = change_features(history, is_source)
+    when = {c.sha: c.committed_at for c in history.commits}
+    buggy = labels(szz_links(store, repo_id), when, known_by=history.now, is_source=is_source)
+    train = [r for r in rows if r.time < train_before]
+    y = np.asarray([1 if r.sha in buggy else 0 for r in train])
+    base = float(y.mean()) if len(y) else 0.0
+    if len(train) < MIN_TRAIN or y.sum() < 20 or (len(y) - y.sum()) < 20:
+        fallback = f"only {len(train)} earlier changes with known outcomes; every commit counts at the base rate"
+        return CommitScores({r.sha: base for r in rows}, base, len(train), fallback)
+    x = _x(train)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    coef, intercept = fit_logistic((x - mean) / std, y)
+    probs = _sigmoid(((_x(rows) - mean) / std) @ coef + intercept)
+    return CommitScores({r.sha: float(p) for r, p in zip(rows, probs, strict=True)}, base, len(train))
