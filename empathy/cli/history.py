@@ -142,7 +142,7 @@ def explain(
         mine_ = forecast.run.find(info["path"])
         if mine_ is not None:
             info["forecast"] = {
-                "probability": round(mine_.probability, 3),
+                "probability": None if mine_.probability is None else round(mine_.probability, 3),
                 "horizon_days": days,
                 "rank": mine_.rank,
                 "files": forecast.run.files,
@@ -180,8 +180,13 @@ def explain(
             if record and "touch@20%" in record
             else f"no track record yet (`empathy eval --horizon {days}`)"
         )
+        chance = (
+            f"p={fc['probability']:.2f} of a bug-fix commit within {days} days, "
+            if fc["probability"] is not None
+            else "no calibrated probability on this repository, "
+        )
         out.print(
-            f"forecast: p={fc['probability']:.2f} of a bug-fix commit within {days} days, #{fc['rank']} of "
-            f"{fc['files']} files, driven by {', '.join(fc['drivers']) or 'size and activity'}; {track}",
+            f"forecast: {chance}#{fc['rank']} of {fc['files']} files for bug-fix risk, driven by "
+            f"{', '.join(fc['drivers']) or 'nothing above the typical file'}; {track}",
             highlight=False,
         )

@@ -65,9 +65,12 @@ def forecast(
     )
     if run.fallback:
         err.print(f"[yellow]note:[/] {escape(run.fallback)}")
-    table = Table("#", "file", "p", "driven by", header_style="bold")
+    if run.uncalibrated:
+        err.print(f"[yellow]no probabilities:[/] {escape(run.uncalibrated)}; the rank and the track record stand")
+    table = Table("#", "file", "p", "above the typical file on", header_style="bold")
     for f in run.forecasts[:top] if top else run.forecasts:
-        table.add_row(str(f.rank), escape(f.path), f"{f.probability:.2f}", escape(", ".join(f.drivers)))
+        p = "-" if f.probability is None else f"{f.probability:.2f}"
+        table.add_row(str(f.rank), escape(f.path), p, escape(", ".join(f.drivers)))
     out.print(table)
     if record:
         out.print(

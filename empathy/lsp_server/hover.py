@@ -64,11 +64,13 @@ def hover_markdown(state: RepoState, path: str, findings: list[Finding]) -> str:
     forecast = state.index.forecasts.get(path) if state.index is not None else None
     horizon = int(ws.settings["horizon_days"])
     if forecast is not None:
-        drivers = ", ".join(str(d) for d in forecast["drivers"]) or "size and activity"  # type: ignore[attr-defined]
-        parts.append(
-            f"forecast: p={forecast['probability']} of a bug-fix commit within {forecast['horizon_days']} days, "
-            f"#{forecast['rank']} of {forecast['files']} files, driven by {drivers}"
+        drivers = ", ".join(str(d) for d in forecast["drivers"]) or "nothing above the typical file"  # type: ignore[attr-defined]
+        chance = (
+            f"p={forecast['probability']} of a bug-fix commit within {forecast['horizon_days']} days, "
+            if forecast["probability"] is not None
+            else "no calibrated probability here, "
         )
+        parts.append(f"forecast: {chance}#{forecast['rank']} of {forecast['files']} files, driven by {drivers}")
     parts.append(_track_record(state, horizon))
     for f in findings:
         line = f"- `{f.code}` ({f.source}, level {int(f.level)}): {f.reason}"

@@ -170,7 +170,7 @@ class RepoState:
             return {}
         return {
             f.path: {
-                "probability": round(f.probability, 3),
+                "probability": None if f.probability is None else round(f.probability, 3),
                 "rank": f.rank,
                 "files": run.files,
                 "drivers": list(f.drivers),

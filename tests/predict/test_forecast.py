@@ -30,8 +30,8 @@ def test_as_of_forecast_ignores_later_history(repo: RepoBuilder, tmp_path: Path)
         repo.commit(f"fix crash {d}", {"cold.py": f"c = {d}\n"}, day=d)
     ws.ingest()
     after = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), as_of=at, horizon_days=30)
-    assert [(f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in before.forecasts] == [
-        (f.path, f.rank, round(f.probability, 9), round(f.per_line, 12)) for f in after.forecasts
+    assert [(f.path, f.rank, f.probability, round(f.per_line, 12)) for f in before.forecasts] == [
+        (f.path, f.rank, f.probability, round(f.per_line, 12)) for f in after.forecasts
     ]
     assert before.forecasts[0].path == "hot.py"
     now = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
@@ -45,7 +45,7 @@ def test_thin_history_falls_back_and_says_so(repo: RepoBuilder, tmp_path: Path) 
     run = forecast_files(ws.repo, ws.history(), lambda p: p.endswith(".py"), horizon_days=30)
     assert run.fallback and "rank average" in run.fallback
     assert {f.path for f in run.forecasts} == {"hot.py", "cold.py", "mid.py"}
-    assert all(f.probability == run.base_rate for f in run.forecasts)
+    assert all(f.probability is None for f in run.forecasts) and run.uncalibrated
 
 
 def test_forecast_cache_follows_head_and_settings(repo: RepoBuilder, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

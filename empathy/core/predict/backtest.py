@@ -12,7 +12,7 @@ import math
 import random
 import statistics
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +59,9 @@ class FileBacktest:
     #: every cutoff's (probability, outcome) pairs, for an ECE estimated on all of them:
     #: with 70-90 files per cutoff a per-cutoff ECE is mostly sampling noise.
     pooled: list[tuple[float, int]] = field(default_factory=list)
+    #: cutoffs with no fix in their window (kept for calibration, not ranked), and cutoffs without a probability
+    quiet_cutoffs: int = 0
+    uncalibrated: int = 0
 
     @property
     def pooled_ece(self) -> float:
@@ -81,9 +84,12 @@ class FileBacktest:
             **rankings.get(OURS, {}),
             "best_baseline": best,
             "best_baseline_loc": best_loc,
-            "ece": round(statistics.fmean(c["ece"] for c in cal), 4) if cal else None,
-            "brier_skill": round(statistics.fmean(c["brier_skill"] for c in cal), 4) if cal else None,
+            "ece": _finite_mean(c["ece"] for c in cal),
+            "brier_skill": _finite_mean(c["brier_skill"] for c in cal),
             "ece_pooled": round(self.pooled_ece, 4) if self.pooled else None,
+            "calibration_pairs": len(self.pooled),
+            "quiet_cutoffs": self.quiet_cutoffs,
+            "uncalibrated_cutoffs": self.uncalibrated,
         }
 
     def mean(self, ranking: str, metric: str) -> float:
@@ -92,6 +98,11 @@ class FileBacktest:
 
     def rankings(self) -> list[str]:
         return list(self.cutoffs[0].scores) if self.cutoffs else []
+
+
+def _finite_mean(values: Iterable[float]) -> float | None:
+    kept = [v for v in values if not math.isnan(v)]
+    return round(statistics.fmean(kept), 4) if kept else None
 
 
 def _order(files: list[FileSnapshot], scores: np.ndarray | list[float]) -> list[int]:
@@ -175,8 +186,6 @@ def run_file_backtest(
         snap = snaps[at]
         truth = {f.file_id: labels[at].get(f.file_id, 0) for f in snap.files}
         total = sum(truth.values())
-        if total == 0:
-            continue
         progress(f"cutoff {len(result.cutoffs) + 1}: training")
         periods: list[Period] = [
             (t_snap.files, [labels[t_at].get(f.file_id, 0) for f in t_snap.files])
@@ -185,6 +194,16 @@ def run_file_backtest(
         ]
         model = train_file_model(periods)
         files = snap.files
+        probs_or_none = model.probabilities(files)
+        outcomes = [1 if truth[f.file_id] > 0 else 0 for f in files]
+        if probs_or_none is not None:
+            # every window counts for calibration, also one without any fix (where p=1 would be most wrong)
+            result.pooled.extend(zip((float(p) for p in probs_or_none), outcomes, strict=True))
+        else:
+            result.uncalibrated += 1
+        if total == 0:
+            result.quiet_cutoffs += 1  # no fix to rank: the ranking metrics are undefined here
+            continue
         loc = {f.file_id: f.loc for f in files}
         rankings: dict[str, list[int]] = {
             OURS_RISK: _order(files, model.scores(files)),
@@ -216,12 +235,10 @@ def run_file_backtest(
         scored = {name: _score(ranked, truth, loc) for name, ranked in rankings.items()}
         cut.scores[OURS] = {**scored[OURS_RISK], "touch@20%LOC": scored[OURS_PER_LINE]["touch@20%LOC"]}
         cut.scores.update(scored)
-        probs = list(model.probabilities(files))
-        outcomes = [1 if truth[f.file_id] > 0 else 0 for f in files]
-        result.pooled.extend(zip(probs, outcomes, strict=True))
+        probs = [math.nan] * len(files) if probs_or_none is None else [float(p) for p in probs_or_none]
         cut.calibration = {
-            "ece": expected_calibration_error(probs, outcomes),
-            "brier_skill": brier_skill(probs, outcomes, model.base_rate),
+            "ece": expected_calibration_error(probs, outcomes) if probs_or_none is not None else math.nan,
+            "brier_skill": brier_skill(probs, outcomes, model.base_rate) if probs_or_none is not None else math.nan,
             "base_rate_train": model.base_rate,
             "rate_test": sum(outcomes) / len(outcomes),
             "trained": 0.0 if model.fallback else 1.0,

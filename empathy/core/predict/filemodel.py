@@ -14,12 +14,21 @@ refitted on all periods.  Ties go to the prior.  So on a repository where no
 learned model beats the prior, the prior ranks: the model never does worse
 than the best simple baseline on its own recent past.
 
-Probability.  A logistic regression of "at least one fix touch", recalibrated
-with isotonic regression on *out-of-time* predictions: each older training
-period is predicted by a model fitted on the periods before it, so the
-calibration learns how far a year-ahead forecast typically drifts (the rate of
-fixes moves from year to year), not how well the model fits its own data.  Its
-calibration is measured by the backtest (docs/evaluation.md), not assumed.
+Probability.  One model, one order: the probability shown is the ranking
+score's own calibration, so it always rises with the rank.  Platt scaling (a
+logistic curve of the score) is fitted on *out-of-time* scores: each older
+training period is scored by the ranking fitted on the periods before it and
+paired with what happened, so the curve learns how far a forecast one
+horizon ahead typically drifts (the rate of fixes moves from year to year),
+not how well the model fits its own data; periods with no fix at all are
+kept, they are exactly where an overconfident curve is wrong.  Below
+``MIN_CALIBRATION`` such pairs (or with too few files with and without a
+fix) there is **no probability**: surfaces show the rank and the track record
+instead.  A curve fitted on a few hundred points cannot support a claim
+near 0 or 1, so probabilities are kept within [``P_FLOOR``, ``P_CEILING``].
+The earlier design (a separate logistic model with an isotonic map) printed
+p = 1.00 on small repositories and disagreed with the rank; see
+docs/evaluation.md.
 
 Effort.  A second ranking, by expected fix touches *per line*: a Poisson
 GLM of the number of fix touches (same features), its prediction divided by
@@ -45,6 +54,7 @@ from empathy.core.predict.metrics import touch_at
 from empathy.core.predict.snapshot import FileSnapshot
 
 __all__ = [
+    "MIN_CALIBRATION",
     "MIN_TRAIN",
     "MODEL_VERSION",
     "FileModel",
@@ -55,8 +65,14 @@ __all__ = [
 ]
 
 MIN_TRAIN = 150
+#: Out-of-time (score, outcome) pairs the probability needs, and files with and without a fix among them.
+MIN_CALIBRATION = 300
+MIN_CALIBRATION_CLASS = 15
+#: Older periods scored out of time for the calibration (each needs a ranking fitted before it).
+CALIBRATION_PERIODS = 6
+P_FLOOR, P_CEILING = 0.02, 0.98
 #: Bump when the model changes, so cached forecasts from an older model are not reused.
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 PRIOR = "rank average (LOC, commits 12m, TWR)"
 CANDIDATES = (PRIOR, "prior + Poisson GLM", "prior + Poisson boosting")
 
@@ -126,7 +142,11 @@ class FileModel:
     train_rows: int
     fallback: str = ""
     validation: dict[str, float] | None = None
-    calibrator: object | None = None
+    #: Platt curve (slope, intercept) of the ranking score, fitted out of time; None: no probability
+    platt: tuple[float, float] | None = None
+    #: the out-of-time pairs it was fitted on (0 without a curve), and why there is none
+    calibration_rows: int = 0
+    uncalibrated: str = ""
     counter: object | None = None
 
     @property
@@ -157,14 +177,11 @@ class FileModel:
         per_line: np.ndarray = expected / np.asarray([max(f.loc, 1) for f in files], dtype=float)
         return per_line
 
-    def probabilities(self, files: Sequence[FileSnapshot]) -> np.ndarray:
-        """P(at least one bug-fix touch within the horizon) per file."""
-        if self.classifier is None or self.scale is None or not files:
-            return np.full(len(files), self.base_rate)
-        raw = np.asarray(self.classifier.predict_proba(self.scale(files))[:, 1])  # type: ignore[attr-defined]
-        if self.calibrator is None:
-            return raw
-        return np.asarray(self.calibrator.predict(raw), dtype=float)  # type: ignore[attr-defined]
+    def probabilities(self, files: Sequence[FileSnapshot]) -> np.ndarray | None:
+        """P(at least one bug-fix touch within the horizon) per file, from the score; None when uncalibrated."""
+        if self.platt is None or not files:
+            return None
+        return _platt(self.platt, self.scores(files))
 
 
 def _fit_ranker(kind: str, rows: Sequence[FileSnapshot], y: np.ndarray, scale: _Scaler) -> object | None:
@@ -199,19 +216,6 @@ def _select(periods: Sequence[Period]) -> tuple[str, dict[str, float]]:
     return best, results
 
 
-def _fit_classifier(rows: Sequence[FileSnapshot], y: np.ndarray) -> tuple[object, _Scaler]:
-    from sklearn.linear_model import LogisticRegression
-
-    from empathy.core.predict.jit import one_thread
-
-    scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
-    classifier = LogisticRegression(C=0.5, max_iter=2000)
-    with warnings.catch_warnings(), one_thread():
-        warnings.simplefilter("ignore")
-        classifier.fit(scale(rows), (y > 0).astype(int))
-    return classifier, scale
-
-
 def _fit_counter(rows: Sequence[FileSnapshot], y: np.ndarray, scale: _Scaler) -> object:
     """Poisson GLM of fix touches for the per-line ranking.  Its L2 strength (alpha
     0.1) was the one setting compared on results: 1, 0.1 and 0.01 tie on the three
@@ -227,24 +231,46 @@ def _fit_counter(rows: Sequence[FileSnapshot], y: np.ndarray, scale: _Scaler) ->
     return model
 
 
-def _out_of_time_calibrator(periods: Sequence[Period]) -> object | None:
-    """Isotonic map from raw to observed rates, fitted on year-ahead predictions of older periods."""
-    probs: list[float] = []
-    outcomes: list[int] = []
-    for i in range(len(periods) - 1):
-        rows, y = _flatten(periods[i + 1 :])
-        if len(rows) < MIN_TRAIN // 2 or (y > 0).sum() < 5 or (y == 0).sum() < 5:
-            continue
-        classifier, scale = _fit_classifier(rows, y)
-        files, labels = periods[i]
-        probs.extend(classifier.predict_proba(scale(files))[:, 1])  # type: ignore[attr-defined]
-        outcomes.extend(1 if v > 0 else 0 for v in labels)
-    if len(probs) < 100 or len(set(outcomes)) < 2:
-        return None
-    from sklearn.isotonic import IsotonicRegression
+def _platt(curve: tuple[float, float], scores: np.ndarray) -> np.ndarray:
+    slope, intercept = curve
+    z = np.clip(slope * np.asarray(scores, dtype=float) + intercept, -50.0, 50.0)
+    return np.clip(1.0 / (1.0 + np.exp(-z)), P_FLOOR, P_CEILING)
 
-    calibrator: object = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(probs, outcomes)
-    return calibrator
+
+def _out_of_time_platt(periods: Sequence[Period], kind: str) -> tuple[tuple[float, float] | None, int, str]:
+    """Platt curve of the ranking score on older periods scored by rankings fitted before them.
+
+    Returns the curve (None when there is too little to fit it), the number of
+    pairs and, without a curve, why.
+    """
+    from empathy.core.predict.risk import fit_logistic
+
+    scores: list[float] = []
+    outcomes: list[int] = []
+    for i in range(min(len(periods) - 1, CALIBRATION_PERIODS)):
+        older = periods[i + 1 :]
+        rows, y = _flatten(older)
+        files, labels = periods[i]
+        if not files:
+            continue
+        if kind == PRIOR or len(rows) < MIN_TRAIN:
+            trial_scores = rank_average(files)
+        else:
+            scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
+            trial = FileModel(kind, _fit_ranker(kind, rows, y, scale), None, scale, 0.0, len(rows))
+            trial_scores = trial.scores(files)
+        scores.extend(float(v) for v in trial_scores)
+        outcomes.extend(1 if v > 0 else 0 for v in labels)
+    positives = sum(outcomes)
+    negatives = len(outcomes) - positives
+    if len(scores) < MIN_CALIBRATION or min(positives, negatives) < MIN_CALIBRATION_CLASS:
+        why = (
+            f"{len(scores)} out-of-time file-periods ({positives} with a fix) are too few to calibrate a probability"
+            f" (at least {MIN_CALIBRATION}, {MIN_CALIBRATION_CLASS} with and without a fix)"
+        )
+        return None, len(scores), why
+    coef, intercept = fit_logistic(np.asarray(scores, dtype=float).reshape(-1, 1), np.asarray(outcomes, dtype=float))
+    return (float(coef[0]), float(intercept)), len(scores), ""
 
 
 def train_file_model(periods: Sequence[Period]) -> FileModel:
@@ -262,15 +288,18 @@ def train_file_model(periods: Sequence[Period]) -> FileModel:
             fallback=f"only {len(rows)} labelled file-periods of history; ranking by the LOC/commits/TWR rank average",
         )
     ranking, validation = _select(periods)
-    classifier, scale = _fit_classifier(rows, y)
+    scale = _Scaler(np.asarray([f.vector() for f in rows], dtype=float))
+    platt, n_cal, why = _out_of_time_platt(periods, ranking)
     return FileModel(
         ranking,
         _fit_ranker(ranking, rows, y, scale),
-        classifier,
+        None,
         scale,
         base,
         len(rows),
         validation=validation,
-        calibrator=_out_of_time_calibrator(periods),
+        platt=platt,
+        calibration_rows=n_cal,
+        uncalibrated=why,
         counter=_fit_counter(rows, y, scale),
     )

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, insert, select
 
 from empathy.core.history.view import DAY, History
 from empathy.core.model import Event
-from empathy.core.predict.filemodel import MODEL_VERSION, FileModel, Period, train_file_model
+from empathy.core.predict.filemodel import MODEL_VERSION, Period, train_file_model
 from empathy.core.predict.snapshot import FEATURES, FileSnapshot, fix_touches_between, take_snapshot
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
@@ -58,7 +58,8 @@ _READABLE = {
 class FileForecast:
     path: str
     file_id: int
-    probability: float
+    #: the score's own calibration on this repository (None when it cannot be calibrated here)
+    probability: float | None
     score: float
     rank: int
     drivers: list[str]
@@ -78,6 +79,9 @@ class ForecastRun:
     fallback: str
     forecasts: list[FileForecast] = field(default_factory=list)
     ranking: str = ""
+    #: out-of-time pairs behind the probabilities, and why there are none (empty when calibrated)
+    calibration_rows: int = 0
+    uncalibrated: str = ""
 
     def find(self, path: str) -> FileForecast | None:
         """The forecast of ``path`` (None for a file outside the forecast)."""
@@ -93,11 +97,13 @@ class ForecastRun:
             "train_rows": self.train_rows,
             "base_rate": round(self.base_rate, 4),
             "fallback": self.fallback or None,
+            "calibration_rows": self.calibration_rows,
+            "uncalibrated": self.uncalibrated or None,
             "forecasts": [
                 {
                     "rank": f.rank,
                     "path": f.path,
-                    "probability": round(f.probability, 4),
+                    "probability": None if f.probability is None else round(f.probability, 4),
                     "fixes_per_kloc": round(f.per_line * 1000, 4),
                     "drivers": f.drivers,
                 }
@@ -106,15 +112,33 @@ class ForecastRun:
         }
 
 
-def _drivers(model: FileModel, snap: FileSnapshot) -> list[str]:
-    """The features pushing this file's probability up most (LR coefficient x standardised value)."""
-    clf = model.classifier
-    if clf is None or model.scaler_mean is None or model.scaler_std is None:
+#: The parts of the ranking score (the rank average): what raises a file above the typical one.
+_COMPONENTS = (("loc", "size (lines)"), ("commits_12m", "commits in the last 12 months"), ("twr", "recent bug fixes"))
+
+
+def _drivers(files: list[FileSnapshot]) -> list[list[str]]:
+    """Per file, the score's parts on which it ranks in the top quarter of the files, strongest first.
+
+    Sign-aware by construction: a part is named only where the file is above
+    the typical (median) file, with how far ("top 5%"); a file typical on
+    every part has no driver.
+    """
+    n = len(files)
+    if n == 0:
         return []
-    x = (np.asarray(snap.vector()) - model.scaler_mean) / model.scaler_std
-    contrib = np.asarray(clf.coef_[0]) * x  # type: ignore[attr-defined]
-    order = np.argsort(-contrib)
-    return [_READABLE.get(FEATURES[i], FEATURES[i]) for i in order[:3] if contrib[i] > 0.05]
+    ranks: list[list[tuple[float, str]]] = [[] for _ in files]
+    for attr, words in _COMPONENTS:
+        values = [float(getattr(f, attr)) for f in files]
+        ordered = sorted(values)
+        import bisect
+
+        for i, v in enumerate(values):
+            if v <= 0:
+                continue
+            share_above = (n - bisect.bisect_right(ordered, v)) / n  # files strictly above this one
+            if share_above < 0.25:
+                ranks[i].append((share_above, f"{words}: top {max(1, math.ceil(100 * (share_above + 1 / n)))}%"))
+    return [[words for _share, words in sorted(r)] for r in ranks]
 
 
 def forecast_files(
@@ -153,16 +177,19 @@ def forecast_files(
     scores = model.scores(files)
     probs = model.probabilities(files)
     per_line = model.per_line(files)
+    drivers = _drivers(list(files))
+    run.calibration_rows = model.calibration_rows
+    run.uncalibrated = "" if probs is not None else (model.uncalibrated or model.fallback)
     order = sorted(range(len(files)), key=lambda i: (-float(scores[i]), files[i].path))
     for rank, i in enumerate(order, 1):
         run.forecasts.append(
             FileForecast(
                 path=files[i].path,
                 file_id=files[i].file_id,
-                probability=float(probs[i]),
+                probability=None if probs is None else float(probs[i]),
                 score=float(scores[i]),
                 rank=rank,
-                drivers=_drivers(model, files[i]),
+                drivers=drivers[i],
                 snapshot=files[i],
                 per_line=float(per_line[i]),
             )
@@ -179,6 +206,8 @@ def _run_to_payload(run: ForecastRun) -> dict[str, Any]:
         "base_rate": run.base_rate,
         "fallback": run.fallback,
         "ranking": run.ranking,
+        "calibration_rows": run.calibration_rows,
+        "uncalibrated": run.uncalibrated,
         "forecasts": [
             {
                 "path": f.path,
@@ -204,13 +233,15 @@ def _payload_to_run(payload: dict[str, Any]) -> ForecastRun:
         base_rate=float(payload["base_rate"]),
         fallback=str(payload["fallback"]),
         ranking=str(payload.get("ranking", "")),
+        calibration_rows=int(payload.get("calibration_rows", 0)),
+        uncalibrated=str(payload.get("uncalibrated", "")),
     )
     for f in payload["forecasts"]:
         run.forecasts.append(
             FileForecast(
                 path=f["path"],
                 file_id=int(f["file_id"]),
-                probability=float(f["probability"]),
+                probability=None if f["probability"] is None else float(f["probability"]),
                 score=float(f["score"]),
                 rank=int(f["rank"]),
                 drivers=list(f["drivers"]),
@@ -254,7 +285,7 @@ def cached_forecast(
     if emit is not None:
         from empathy.core.events import FORECAST_MADE, make_event
 
-        top = sorted(run.forecasts, key=lambda f: -f.probability)[:10]
+        top = run.forecasts[:10]
         emit(
             make_event(
                 FORECAST_MADE,
@@ -264,7 +295,10 @@ def cached_forecast(
                     "horizon_days": horizon_days,
                     "files": run.files,
                     "base_rate": round(run.base_rate, 4),
-                    "top": [{"path": f.path, "probability": round(f.probability, 4)} for f in top],
+                    "top": [
+                        {"path": f.path, "probability": None if f.probability is None else round(f.probability, 4)}
+                        for f in top
+                    ],
                 },
             )
         )

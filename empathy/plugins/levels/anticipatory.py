@@ -20,6 +20,9 @@ from typing import Any
 from empathy.plugin import AnalysisContext, Finding, Level, Location, Pattern, Severity, hookimpl
 
 PLUGIN = "anticipatory"
+#: How much an uncalibrated forecast with no track record is trusted: under the default threshold (0.5),
+#: so it shows once feedback says forecasts help here, or after `empathy eval` measured its record.
+UNPROVEN_CONFIDENCE = 0.3
 
 
 @hookimpl
@@ -43,7 +46,7 @@ def _fix_findings(context: AnalysisContext) -> list[Finding]:
     record = _track_record(context, run.horizon_days)
     out = []
     for f in run.forecasts:
-        if f.rank > top or f.probability < floor or not context.concerns(f.path):
+        if f.rank > top or (f.probability is not None and f.probability < floor) or not context.concerns(f.path):
             continue
         if context.change is not None and f.path not in context.change.paths:
             continue
@@ -58,7 +61,7 @@ def _fix_findings(context: AnalysisContext) -> list[Finding]:
             Finding(
                 code="fix-forecast",
                 level=Level.ANTICIPATORY,
-                severity=Severity.WARNING if f.probability >= 0.75 else Severity.INFO,
+                severity=Severity.WARNING if f.probability is not None and f.probability >= 0.75 else Severity.INFO,
                 location=Location(f.path),
                 reason=(
                     f"{f.path} is #{f.rank} of {run.files} files for bug-fix risk, driven by {why} ({basis}){track}"
@@ -75,10 +78,19 @@ def _fix_findings(context: AnalysisContext) -> list[Finding]:
                     "fixes_all": f.snapshot.fixes_all,
                     "train_rows": run.train_rows,
                     "track_record": record,
+                    "calibrated": f.probability is not None,
+                    # without a probability the trust gate weighs the claim by its record on this
+                    # repository (the share of later fixes the top 20% held), or as unproven
+                    **(
+                        {}
+                        if f.probability is not None
+                        else {"confidence": round(float(record.get("touch@20%", UNPROVEN_CONFIDENCE)), 4)}
+                    ),
                 },
-                probability=round(f.probability, 3),
-                horizon_days=run.horizon_days,
-                score=round(f.probability, 4),
+                # no probability where the score cannot be calibrated here: the rank and the record speak
+                probability=None if f.probability is None else round(f.probability, 3),
+                horizon_days=run.horizon_days if f.probability is not None else None,
+                score=round(f.probability if f.probability is not None else 1.0 - f.rank / max(run.files, 1), 4),
             )
         )
     return out
