@@ -8,6 +8,7 @@ most 10 warning and 10 error annotations per step, so the report caps them
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Mapping
@@ -97,15 +98,19 @@ def sarif_report(report: Mapping[str, Any]) -> dict[str, Any]:
                 "helpUri": "https://github.com/empathy-dev/empathy/blob/main/docs/gate.md",
             },
         )
-        region: dict[str, Any] = {}
-        if a.get("line"):
-            region = {"region": {"startLine": int(a["line"])}}
+        # A file-level result still needs a region for code scanning to place it: the first line.
+        region = {"region": {"startLine": int(a["line"]) if a.get("line") else 1}}
+        key = f"{rule_id}|{a['file']}|{a.get('line') or ''}|{a['message']}"
         results.append(
             {
                 "ruleId": rule_id,
                 "level": _sarif_level(str(a["level"])),
                 "message": {"text": str(a["message"])},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": str(a["file"])}, **region}}],
+                # Stable across runs for the same rule, file and message, so code scanning tracks one alert.
+                "partialFingerprints": {
+                    "empathyFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32],
+                },
             }
         )
     decision = report["decision"]

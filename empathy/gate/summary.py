@@ -81,6 +81,12 @@ def next_steps(report: Mapping[str, Any]) -> list[str]:
             steps.append(f"ask {ev.get('main_developer') or 'the main developer'} to review {', '.join(s['paths'])}")
         elif name == "unusually-large":
             steps.append("split the change: smaller deploys fail less often and are easier to roll back")
+        elif name == "build-config-changed":
+            steps.append(
+                f"run the full build, CI matrix or container build for {', '.join(s['paths'][:3])} before deploying "
+                f"({ev.get('followed_by_fix_or_revert')} of {ev.get('past_changes')} past changes to such files "
+                "needed a fix or revert within a week)"
+            )
         elif name in ("hotspot-touched", "fix-prone-touched"):
             steps.append(f"give {', '.join(s['paths'][:3])} extra review and tests ({name})")
     budget = report["error_budget"]

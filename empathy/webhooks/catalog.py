@@ -158,7 +158,8 @@ CATALOG: dict[str, EventType] = {
                     "service": {"type": ["string", "null"]},
                     "decision": {"enum": ["pass", "warn", "block", "inconclusive"]},
                     "treated_as": _STR,
-                    "risk": _NUM,
+                    # None when inconclusive: no risk figure is shown without evidence.
+                    "risk": {"type": ["number", "null"]},
                     "trust": {"type": ["number", "null"]},
                     "summary": _STR,
                 },

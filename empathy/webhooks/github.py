@@ -286,7 +286,7 @@ class GithubProcessor:
                         "head": head,
                         "environment": environment,
                         "decision": decision,
-                        "risk": risk,
+                        "risk": None if decision == "inconclusive" else risk,
                         "trust": trust,
                         "state": state,
                         "summary": summary[:COMMENT_LIMIT],

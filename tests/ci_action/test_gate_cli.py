@@ -72,6 +72,12 @@ def test_github_outputs_summary_annotations_and_sarif(
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} <= {"core.py", "util.py"}
     rule_ids = {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in results} == rule_ids
+    # every result has a region and a stable partial fingerprint, and no two results are the same
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
+    prints = [r["partialFingerprints"]["empathyFinding/v1"] for r in results]
+    assert len(prints) == len(set(prints)) and all(len(p) == 32 for p in prints)
+    messages = [(a["file"], a["line"], a["message"]) for a in json.loads(report.read_text())["annotations"]]
+    assert len(messages) == len(set(messages))  # annotations are not duplicated
 
 
 def test_annotation_escaping_and_caps() -> None:

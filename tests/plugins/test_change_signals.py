@@ -67,3 +67,24 @@ def test_partner_missing_factor_from_the_co_change_index(repo: RepoBuilder, tmp_
     assert partner.reason.startswith("tests/test_m2.py is untouched and probably needs changing with")
     assert partner.evidence["warn_threshold"] <= partner.score <= 1.0
 
+
+
+def test_ci_and_dependency_changes_carry_their_own_record(repo: RepoBuilder, tmp_path: Path) -> None:
+    repo.commit("start", {"app.py": "a = 1\n", "requirements.txt": "lib==1\n"}, day=1)
+    for k in range(6):
+        day = 30 * (k + 1)
+        repo.commit(f"pin lib {k}", {"requirements.txt": f"lib=={k + 2}\n"}, day=day)
+        if k % 3 == 0:  # two of the six pins needed a fix within days
+            files = {"requirements.txt": f"lib=={k + 2}.1\n", "app.py": f"a = {k}\n"}
+            repo.commit(f"fix crash with lib {k + 2}", files, day=day + 2)
+    ws = workspace(repo, tmp_path)
+    repo.write("requirements.txt", "lib==99\n")
+    repo.write(".github/workflows/ci.yml", "on: push\n")
+    factors, errors = ws.change_signals(working_tree_change(ws.repo))
+    assert errors == {}
+    (config,) = [f for f in factors if f.name == "build-config-changed"]
+    assert config.paths == [".github/workflows/ci.yml", "requirements.txt"]
+    assert config.evidence["kinds"] == "CI, dependency"
+    assert config.evidence["followed_by_fix_or_revert"] == 2 and config.evidence["past_changes"] == 9
+    assert config.score == round(2 / 9, 4)
+    assert "2 of the last 9 changes to CI and dependency files were followed within 7 days" in config.reason
