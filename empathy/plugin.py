@@ -55,6 +55,7 @@ from empathy.core.explain import UnknownFileError, explain_file
 from empathy.core.guided import load_answers
 from empathy.core.helpers import date, head_loc, module_of, percentile_ranks, saturate, source_files
 from empathy.core.history.blobs import BlobReader, count_loc, indentation_complexity
+from empathy.core.history.facts import FileFacts, HistoryFacts
 from empathy.core.history.szz import SzzLink, run_szz, szz_links
 from empathy.core.history.view import DAY, CommitInfo, FileInfo, History, Touch
 from empathy.core.hookspecs import hookimpl, hookspec
@@ -90,11 +91,13 @@ __all__ = [
     "Event",
     "Evidence",
     "Experiment",
+    "FileFacts",
     "FileForecast",
     "FileInfo",
     "Finding",
     "ForecastRun",
     "History",
+    "HistoryFacts",
     "Level",
     "Location",
     "Memory",

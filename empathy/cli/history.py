@@ -169,6 +169,15 @@ def explain(
         for c in info["recent_fixes"]:
             out.print(f"  {c['date']} {c['sha'][:8]} {escape(c['subject'])}", highlight=False)
             out.print(f"      [dim]counted because: {escape(c['why'])}[/]", highlight=False)
+    together = info["changes_with"]
+    if together["files"] or together["test"]:
+        named = [f"{f['path']} ({f['commits']})" for f in together["files"]]
+        if together["test"]:
+            named.append(f"tests: {together['test']['path']} ({together['test']['commits']})")
+        out.print(
+            f"changes with, in its last {together['of_commits']} commits: " + escape(", ".join(named)),
+            highlight=False,
+        )
     for p in info["patterns"]:
         out.print(f"pattern {p['kind']}: {escape(p['summary'])}", highlight=False)
     fc = info.get("forecast")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from empathy.core.errors import EmpathyError
+from empathy.core.history.facts import HistoryFacts
 from empathy.core.history.view import History
 from empathy.core.store.store import Store
 
@@ -58,6 +59,7 @@ def explain_file(store: Store, repo_id: int, history: History, path: str) -> dic
     authors = Counter(c.author for c in commits)
     names = sorted({t.path for _c, t in touches} - {entity.path})
     patterns = [p for p in store.patterns(repo_id) if entity.path in p.subjects]
+    facts = HistoryFacts(history).of(entity.path) if entity.alive else None
     return {
         "path": entity.path,
         "alive": entity.alive,
@@ -87,4 +89,10 @@ def explain_file(store: Store, repo_id: int, history: History, path: str) -> dic
         "patterns": [
             {"kind": p.kind, "summary": p.summary, "score": p.score, "confidence": p.confidence} for p in patterns
         ],
+        # what the advice names: the files and the test module that changed with it, over its recent commits
+        "changes_with": {
+            "of_commits": facts.commits if facts else 0,
+            "files": [{"path": p, "commits": n} for p, n in facts.partners] if facts else [],
+            "test": {"path": facts.test[0], "commits": facts.test[1]} if facts and facts.test else None,
+        },
     }

@@ -59,6 +59,12 @@ def hover_markdown(state: RepoState, path: str, findings: list[Finding]) -> str:
                 for c in info["recent_fixes"]
             )
             parts.append(f"recent fixes (a wrong one: `empathy label SHA --not-fix`):\n{fixes}")
+        together = info["changes_with"]
+        named = [f"`{f['path']}` ({f['commits']})" for f in together["files"]]
+        if together["test"]:
+            named.append(f"tests: `{together['test']['path']}` ({together['test']['commits']})")
+        if named:
+            parts.append(f"changes with, in its last {together['of_commits']} commits: " + ", ".join(named))
     else:
         parts.append("no commit in the ingested history touches this file yet")
     forecast = state.index.forecasts.get(path) if state.index is not None else None

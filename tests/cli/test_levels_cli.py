@@ -658,6 +658,15 @@ def test_explain_json(project: RepoBuilder, env: dict[str, str]) -> None:
     mined = run_json("explain", "src/engine.py", "-C", project.path, "--no-forecast", env=env)
     assert {p["kind"] for p in mined["patterns"]} >= {"hotspot", "fix_prone", "knowledge_island"}
 
+    # What the advice names is one command away: the files (and the test module) that changed with it.
+    api = run_json("explain", "src/api.py", "-C", project.path, "--no-forecast", env=env)
+    together = api["changes_with"]
+    assert together["files"][0]["path"] == "src/schema.py"
+    assert len(PAIR_DAYS) <= together["files"][0]["commits"] <= PAIR_SHARED <= together["of_commits"]
+    assert together["test"] is None  # no test module ever changed with it twice
+    api_table = flat(invoke("explain", "src/api.py", "-C", project.path, "--no-forecast", env=env).stdout)
+    assert f"changes with, in its last {together['of_commits']} commits: src/schema.py (" in api_table
+
     # The old name and a path on disk both lead to the file.
     assert run_json("explain", "helpers.py", "-C", project.path, env=env)["path"] == "src/util.py"
     on_disk = project.path / "src" / "util.py"

@@ -48,6 +48,14 @@ async def test_hover_shows_history_and_track_record(project: Path) -> None:
             t.HoverParams(text_document=t.TextDocumentIdentifier(doc), position=t.Position(5, 0))
         )
         assert nothing is None  # only lines that carry a warning get empathy's hover
+        # the file it usually changes with is named in the hover, with how often
+        api = open_file(client, project / "api.py")
+        diags = await until(lambda: client.diagnostics.get(api), what="api.py diagnostics")
+        on_api = await client.text_document_hover_async(
+            t.HoverParams(text_document=t.TextDocumentIdentifier(api), position=diags[0].range.start)
+        )
+        assert on_api is not None and isinstance(on_api.contents, t.MarkupContent)
+        assert "changes with, in its last " in on_api.contents.value and "`client.py` (" in on_api.contents.value
 
 
 async def test_not_useful_feedback_moves_the_threshold_and_hides_the_rule(project: Path) -> None:

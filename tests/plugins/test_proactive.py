@@ -6,6 +6,8 @@ from pathlib import Path
 
 from empathy.core.changes import range_change, working_tree_change
 from empathy.core.model import Level
+from empathy.plugin import HistoryFacts
+from empathy.plugins.levels.advice import action_for
 from tests.gitrepo import RepoBuilder, build_partner_history
 from tests.plugins.helpers import workspace
 
@@ -86,3 +88,34 @@ def test_hotspot_becomes_a_finding_with_an_action(repo: RepoBuilder, tmp_path: P
     assert hot[0].evidence["commits_window"] == 12
     assert "core.py" in hot[0].action
     assert all(f.location.path == "core.py" for f in report.findings)
+
+
+def test_actions_name_the_test_the_partner_and_the_last_fix(repo: RepoBuilder, tmp_path: Path) -> None:
+    """Advice comes from the file's history: its test module, its partner, its last fix; never filler."""
+    for k in range(14):
+        files = {"core.py": "".join(f"v{i} = {k}\n" for i in range(40)), "util.py": f"u = {k}\n"}
+        if k % 2 == 0:
+            files["tests/test_core.py"] = f"def test_{k}(): pass\n"
+        if k % 3 == 0:
+            files["tests/test_misc.py"] = f"def test_m{k}(): pass\n"  # changes with it, but less often
+        repo.commit(f"Fix crash in parser {k}" if k in (5, 11) else f"Add option {k}", files)
+    repo.commit("other", {"side.py": "s = 1\n"})
+    ws = workspace(repo, tmp_path, "[plugins.churn]\ntop_share = 0.5\n")
+    ws.mine()
+    report = ws.findings(gated=False, paths=["core.py"])
+    actions = {f.code: f.action for f in report.findings}
+    assert "pair" not in " ".join(actions.values()).lower()
+    assert actions["hotspot"].startswith("Before adding to core.py, check util.py too")
+    assert "util.py changed with it in 14 of its last 14 commits" in actions["hotspot"]
+    assert "tests/test_core.py changed with it in 7 of its last 14 commits" in actions["hotspot"]
+    # the fix forecast and the fix-prone finding share this action: where the regression test goes
+    fix = action_for("fix_prone", "core.py", {}, HistoryFacts(ws.history()))
+    assert fix.startswith("Add a regression test to tests/test_core.py with the next change to core.py")
+    assert "the last fix to touch it was " in fix and '"Fix crash in parser 11"' in fix
+    # without a test named after it, the test module that changed with it most often
+    util = action_for("fix_prone", "util.py", {}, HistoryFacts(ws.history()))
+    assert util.startswith("Add a regression test to tests/test_core.py")
+    # a file with no test history says so instead of inventing one
+    side = action_for("fix_prone", "side.py", {}, HistoryFacts(ws.history()))
+    assert side.startswith("Start a test module for side.py") and "no test file has changed with side.py" in side
+    assert action_for("fix_prone", "gone.py", {}, HistoryFacts(ws.history())).startswith("Read the history of gone.py")

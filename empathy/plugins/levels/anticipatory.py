@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from empathy.plugin import AnalysisContext, Finding, Level, Location, Pattern, Severity, hookimpl
+from empathy.plugin import AnalysisContext, Finding, HistoryFacts, Level, Location, Pattern, Severity, hookimpl
+from empathy.plugins.levels.advice import action_for
 
 PLUGIN = "anticipatory"
 #: How much an uncalibrated forecast with no track record is trusted: under the default threshold (0.5),
@@ -44,6 +45,7 @@ def _fix_findings(context: AnalysisContext) -> list[Finding]:
     top = max(1, math.ceil(float(context.settings.get("top_share", 0.2)) * run.files))
     floor = float(context.settings.get("min_probability", 0.5))
     record = _track_record(context, run.horizon_days)
+    facts = HistoryFacts(context.history)
     out = []
     for f in run.forecasts:
         if f.rank > top or (f.probability is not None and f.probability < floor) or not context.concerns(f.path):
@@ -66,7 +68,7 @@ def _fix_findings(context: AnalysisContext) -> list[Finding]:
                 reason=(
                     f"{f.path} is #{f.rank} of {run.files} files for bug-fix risk, driven by {why} ({basis}){track}"
                 ),
-                action=f"Before changing {f.path}, add a test for the behaviour you touch; ask for a careful review",
+                action=action_for("fix_prone", f.path, {}, facts),
                 source=PLUGIN,
                 evidence={
                     "rank": f.rank,
@@ -106,6 +108,7 @@ def _complexity_findings(context: AnalysisContext, patterns: list[Pattern]) -> l
     levels = sorted(f.snapshot.complexity for f in run.forecasts)
     p90 = levels[min(len(levels) - 1, int(0.9 * len(levels)))]
     lookahead = int(context.settings.get("complexity_lookahead_days", 365))
+    facts = HistoryFacts(context.history)
     out = []
     for p in trends:
         path = p.subjects[0]
@@ -128,7 +131,7 @@ def _complexity_findings(context: AnalysisContext, patterns: list[Pattern]) -> l
                     f"{path}'s nesting grows by {slope:.0f} per year ({now:.0f} now); at that rate it reaches "
                     f"the top 10% of this repository ({p90}) in about {days:.0f} days (a linear projection)"
                 ),
-                action=f"Split the growing part of {path} now, while it is still cheaper than it will be",
+                action=action_for("complexity_trend", path, p.evidence, facts),
                 source=PLUGIN,
                 evidence={**p.evidence, "threshold_p90": p90, "days_to_threshold": round(days)},
                 score=round(min(1.0, lookahead / max(days, 1.0) / 10), 4),

@@ -14,6 +14,7 @@ from typing import Any
 from empathy.plugin import (
     AnalysisContext,
     Finding,
+    HistoryFacts,
     Level,
     Location,
     Pattern,
@@ -21,6 +22,7 @@ from empathy.plugin import (
     hookimpl,
     missing_partner_finding,
 )
+from empathy.plugins.levels.advice import action_for
 
 PLUGIN = "proactive"
 
@@ -28,32 +30,6 @@ PLUGIN = "proactive"
 @hookimpl
 def settings_defaults() -> dict[str, Any]:
     return {"warn_score": 0.95}
-
-
-def _action(p: Pattern) -> str:
-    path = p.subjects[0]
-    ev = p.evidence
-    if p.kind == "hotspot":
-        return (
-            f"Plan a refactoring of {path} before adding to it: it changes more than almost any other file; "
-            "start with tests around the most recently changed code"
-        )
-    if p.kind == "fix_prone":
-        return f"Add a regression test with every change to {path}, and ask for a second reviewer"
-    if p.kind == "knowledge_island":
-        return (
-            f"Pair someone with {ev.get('main_developer', 'its main developer')} on the next change to {path}, "
-            "so more than one person knows it"
-        )
-    if p.kind == "knowledge_loss":
-        return f"Review changes to {path} with extra care and document what it does while someone still remembers"
-    if p.kind == "volatile_in_stable":
-        return f"Check that the recent change to {path} has tests: it broke a long quiet period"
-    if p.kind == "complexity_trend":
-        funcs = ev.get("functions") or []
-        where = f" (start with {funcs[0]['name']})" if funcs else ""
-        return f"Split the growing logic in {path}{where} before it becomes the next hotspot"
-    return f"Look at {path}"
 
 
 _CODES = {
@@ -85,6 +61,7 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
     warn_score = float(context.settings.get("warn_score", 0.95))
     scope = set(context.change.paths) if context.change is not None else None
     findings = []
+    facts = HistoryFacts(context.history)
     for p in patterns:
         code = _CODES.get(p.kind)
         if code is None or not p.subjects:
@@ -99,7 +76,7 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
                 severity=Severity.WARNING if p.score >= warn_score and p.confidence >= 0.5 else Severity.INFO,
                 location=_location(p),
                 reason=f"{path}: {p.summary}",
-                action=_action(p),
+                action=action_for(p.kind, path, p.evidence, facts),
                 source=PLUGIN,
                 evidence={**p.evidence, "pattern": p.key, "confidence": p.confidence},
                 score=round(p.score * p.confidence, 4),
