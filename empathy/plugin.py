@@ -39,6 +39,7 @@ Contents, by purpose:
 
 from __future__ import annotations
 
+from empathy.core.advice import action_for
 from empathy.core.agents.adaptation import (
     STRATEGIES,
     Experiment,
@@ -112,6 +113,7 @@ __all__ = [
     "Touch",
     "UnknownFileError",
     "Workspace",
+    "action_for",
     "adapt_from_deploys",
     "assign_arm",
     "check_strategies",

@@ -204,12 +204,28 @@ def risk(
     if result is None:
         out.print("the change touches no Python source file: no change-risk score")
     else:
-        pct = "" if math.isnan(result.percentile) else f", riskier than {result.percentile:.0%} of past changes"
-        out.print(
-            f"[bold]risk p={result.probability:.2f}[/] that this change introduces a bug a later fix repairs "
-            f"(base rate {result.base_rate:.2f}{pct}; trained on {result.train_rows} changes)",
-            highlight=False,
-        )
+        pct = "" if math.isnan(result.percentile) else f"riskier than {result.percentile:.0%} of past changes; "
+        cal = assessment.calibration
+        shown = assessment.probability
+        if shown is not None and cal is not None:
+            out.print(
+                f"[bold]risk p={shown:.2f}[/] that this change introduces a bug a later fix repairs "
+                f"({pct}base rate {result.base_rate:.2f}; trained on {result.train_rows} changes; "
+                f"calibrated here: ECE {cal['ece']:.3f} over {cal['cutoffs']} cutoffs)",
+                highlight=False,
+            )
+        else:
+            why = (
+                "run `empathy eval` to measure it"
+                if cal is None
+                else f"measured ECE {cal['ece']} over {cal['cutoffs']} cutoffs, above {cal['max_ece']}"
+            )
+            out.print(
+                f"[bold]change risk:[/] {pct}{result.base_rate:.0%} of past changes later needed a fix "
+                f"(trained on {result.train_rows} changes; no probability: the model is not calibrated "
+                f"on this repository, {why})",
+                highlight=False,
+            )
         if result.fallback:
             err.print(f"[yellow]note:[/] {escape(result.fallback)}")
         for name, value, contribution in result.factors:

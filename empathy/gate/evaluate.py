@@ -342,7 +342,9 @@ def decide_gate(
         "change_model": None
         if model is None
         else {
-            "probability": round(model.probability, 4),
+            # shown only where the change model is calibrated on this repository (`empathy eval`)
+            "probability": None if assessment.probability is None else round(assessment.probability, 4),
+            "calibration": assessment.calibration,
             "factors": [{"factor": n, "value": v, "contribution": c} for n, v, c in model.factors],
             "features": _features(model.features),
         },

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from empathy.core.changes import range_change, working_tree_change
 from empathy.core.model import Level
-from empathy.plugin import HistoryFacts
-from empathy.plugins.levels.advice import action_for
+from empathy.plugin import HistoryFacts, action_for
 from tests.gitrepo import RepoBuilder, build_partner_history
 from tests.plugins.helpers import workspace
 

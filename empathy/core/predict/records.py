@@ -29,13 +29,11 @@ def save_record(store: Store, repo_id: int, kind: str, horizon_days: int, head: 
         )
 
 
-def latest_record(store: Store, repo_id: int, kind: str, horizon_days: int) -> dict[str, Any] | None:
-    """The newest summary for this kind and horizon (None before the first eval)."""
+def latest_record(store: Store, repo_id: int, kind: str, horizon_days: int | None) -> dict[str, Any] | None:
+    """The newest summary for this kind and horizon, or of any horizon with None (None before the first eval)."""
+    query = select(_T.c.summary).where(_T.c.repo_id == repo_id, _T.c.kind == kind)
+    if horizon_days is not None:
+        query = query.where(_T.c.horizon_days == horizon_days)
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(_T.c.summary)
-            .where(_T.c.repo_id == repo_id, _T.c.kind == kind, _T.c.horizon_days == horizon_days)
-            .order_by(_T.c.created_at.desc(), _T.c.id.desc())
-            .limit(1)
-        ).scalar()
+        row = conn.execute(query.order_by(_T.c.created_at.desc(), _T.c.id.desc()).limit(1)).scalar()
     return dict(row) if row else None

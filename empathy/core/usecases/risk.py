@@ -20,7 +20,11 @@ from empathy.core.predict.risk import ChangeRisk, score_change
 if TYPE_CHECKING:
     from empathy.core.workspace import Workspace
 
-__all__ = ["KAMEI_FEATURES", "ChangeAssessment", "assess_change", "link_fixes"]
+__all__ = ["KAMEI_FEATURES", "MAX_ECE", "ChangeAssessment", "assess_change", "change_calibration", "link_fixes"]
+
+#: The change model's probability is shown only where its measured calibration error on this
+#: repository (`empathy eval`, out of time) is at most this, with a positive Brier skill.
+MAX_ECE = 0.05
 
 #: The change-level features reported with a score (Kamei et al. 2013's names).
 KAMEI_FEATURES = ("ns", "nd", "nf", "entropy", "la", "ld", "lt", "fix", "ndev", "age", "nuc", "exp", "rexp", "sexp")
@@ -39,6 +43,26 @@ class ChangeAssessment:
     findings: FindingsReport = field(default_factory=FindingsReport)
     fixes_linked_now: int = 0
     fixes_left: int = 0
+    #: the change model's track record on this repository (`empathy eval`), None before one
+    calibration: dict[str, Any] | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the probability may be shown: measured here, ECE <= MAX_ECE, positive Brier skill."""
+        cal = self.calibration
+        return (
+            cal is not None
+            and isinstance(cal.get("ece"), int | float)
+            and cal["ece"] <= MAX_ECE
+            and float(cal.get("brier_skill") or 0.0) > 0.0
+        )
+
+    @property
+    def probability(self) -> float | None:
+        """P(the change introduces a bug), only where the model is calibrated on this repository."""
+        if self.model is None or not self.calibrated:
+            return None
+        return self.model.probability
 
     def to_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -64,8 +88,10 @@ class ChangeAssessment:
         }
         result = self.model
         if result is not None:
+            shown = self.probability
             payload.update(
-                probability=round(result.probability, 4),
+                probability=None if shown is None else round(shown, 4),
+                calibration=self.calibration,
                 base_rate=round(result.base_rate, 4),
                 percentile=None if math.isnan(result.percentile) else round(result.percentile, 3),
                 train_rows=result.train_rows,
@@ -74,6 +100,21 @@ class ChangeAssessment:
                 kamei={k: getattr(result.features, k) for k in KAMEI_FEATURES},
             )
         return payload
+
+
+def change_calibration(ws: Workspace) -> dict[str, Any] | None:
+    """The change model's last measured calibration here (ECE, Brier skill, cutoffs), None before `empathy eval`."""
+    from empathy.core.predict.records import latest_record
+
+    record = latest_record(ws.store, ws.repo_id, "change", None)
+    if not record or not record.get("cutoffs"):
+        return None
+    return {
+        "ece": record.get("ece"),
+        "brier_skill": record.get("brier_skill"),
+        "cutoffs": record["cutoffs"],
+        "max_ece": MAX_ECE,
+    }
 
 
 def link_fixes(
@@ -143,6 +184,7 @@ def assess_change(
     findings = ws.findings(change=change)
     mark("findings")
     return ChangeAssessment(
+        calibration=change_calibration(ws),
         change=change,
         model=model,
         signals=signals,

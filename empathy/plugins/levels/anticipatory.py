@@ -17,8 +17,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from empathy.plugin import AnalysisContext, Finding, HistoryFacts, Level, Location, Pattern, Severity, hookimpl
-from empathy.plugins.levels.advice import action_for
+from empathy.plugin import (
+    AnalysisContext,
+    Finding,
+    HistoryFacts,
+    Level,
+    Location,
+    Pattern,
+    Severity,
+    action_for,
+    hookimpl,
+)
 
 PLUGIN = "anticipatory"
 #: How much an uncalibrated forecast with no track record is trusted: under the default threshold (0.5),

@@ -19,10 +19,10 @@ from empathy.plugin import (
     Location,
     Pattern,
     Severity,
+    action_for,
     hookimpl,
     missing_partner_finding,
 )
-from empathy.plugins.levels.advice import action_for
 
 PLUGIN = "proactive"
 

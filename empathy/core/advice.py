@@ -11,6 +11,8 @@ action says what the history shows instead.
 
 All counts are over deliberate commits (bulk sweeps left out, merges
 excluded), so a formatter run neither makes a "partner" nor a "last fix".
+The built-in level plugins and any third-party level reach it through
+:mod:`empathy.plugin` (``action_for``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from empathy.plugin import CommitInfo, FileFacts, HistoryFacts, date
+from empathy.core.helpers import date
+from empathy.core.history.facts import FileFacts, HistoryFacts
+from empathy.core.history.view import CommitInfo
 
 __all__ = ["action_for"]
 
