@@ -45,9 +45,11 @@ EXIT_CODES_HELP = (
 gate_app = typer.Typer(
     help=(
         "Trust-aware deployment gate: pass, warn, block or inconclusive for a change, with the reasons.\n\n"
-        "`empathy gate --base REF --head REF` scores the change with the change model and the history "
-        "signals, reads the track record (recorded deploy outcomes, else what the release tags imply) and "
-        "decides; thresholds give a good record more room and tighten after failures (an error budget). "
+        "`empathy gate --base REF --head REF` scores the deploy by its commits (expected bug-introducing "
+        "commits) and compares it with the repository's past deploys (release-tag ranges): risk 0.90 means "
+        "riskier than 90% of them. History signals are the reasons; the track record (recorded deploy "
+        "outcomes, else what the release tags imply) moves the thresholds once it holds enough outcomes "
+        "(an error budget). "
         "`empathy gate record` feeds the record.\n\n" + EXIT_CODES_HELP
     ),
     invoke_without_command=True,

@@ -1,31 +1,32 @@
-"""From a change's risk and a track record to pass, warn, block or inconclusive.
+"""From a deploy's risk and a track record to pass, warn, block or inconclusive.
 
 Pure functions of numbers, so the policy can be read, tested and replayed
 (``bench/eval_gate.py``) without a repository.
 
-**Risk** is on a repository-relative scale: the change model's probability is
-turned into its percentile among the repository's past changes ("riskier than
-92 % of the changes here"), so a threshold means the same in a repository
-where half of all commits are later blamed by a fix as in one where few
-are.  Each history signal (hotspot touched, partner left unchanged ...) then
-takes a share of the remaining headroom, noisy-OR style::
+**Risk** is on a repository-relative scale: a deploy is scored by its commits
+(:mod:`empathy.gate.deploys`: the expected number of bug-introducing commits
+in the range) and its risk is the percentile of that score among the
+repository's own past deploys ("riskier than 92 % of the deploys here"), so
+a threshold is a share of past deploys: at 0.90 about one deploy in ten is
+blocked.  History signals (hotspot touched, CI configuration changed ...)
+are reasons shown with the verdict; with ``signal_weight`` above 0 (default
+0) each also takes a share of the remaining headroom, noisy-OR style::
 
     risk = 1 - (1 - percentile) * prod(1 - signal_weight * weight_i * score_i)
 
-so every signal's contribution is visible and the score stays in [0, 1].
-
 **Thresholds** move with the error budget, like an SLO's: the team accepts a
-change failure rate ``target_failure_rate``; the track record's failure rate
-``f`` (decayed Beta mean, with its decayed sample size ``n``) leaves a budget
-``(target - f) / target`` in [-1, 1].  Both thresholds move by
-``budget_room * budget * n / (n + evidence_n)``: up (more room) while the
-record is better than the target, down (tighter) once failures spend the
-budget, and hardly at all on a thin record.
+change failure rate ``target_failure_rate``; the record's observed failure
+rate ``f`` (decayed, with its decayed sample size ``n``) leaves a budget
+``(target - f) / target`` in [-1, 1].  Once ``n`` reaches ``min_budget_n``
+both thresholds move by ``budget_room * budget * n / (n + evidence_n)``: up
+(more room) while the record is better than the target, down (tighter) once
+failures spend the budget.  Below ``min_budget_n`` outcomes nothing moves
+and nothing is "spent": four deploys are not a failure rate.
 
-**Inconclusive** when the change model cannot score the change against this
-repository (too few earlier changes with known outcomes): the gate says so
-instead of guessing.  It is treated as ``inconclusive_as`` (warn by default)
-for the exit code.
+**Inconclusive** when the deploy cannot be compared with this repository's
+past (too few past deploys, or a change model without enough labelled
+changes): the gate says so, shows no risk figure, and treats it as
+``inconclusive_as`` (warn by default) for the exit code.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def combine_risk(
 
 def error_budget(failure_rate: float | None, effective_n: float, settings: GateSettings) -> Budget:
     """The thresholds after the track record's say (``failure_rate`` None: no record, no shift)."""
-    if failure_rate is None or effective_n <= 0:
+    if failure_rate is None or effective_n < max(settings.min_budget_n, 1e-9):
+        # too few outcomes to be a rate: the budget neither grants room nor is spent
         left, shift = 0.0, 0.0
     else:
         target = settings.target_failure_rate
@@ -101,7 +103,7 @@ def error_budget(failure_rate: float | None, effective_n: float, settings: GateS
         shift=round(shift, 4),
         warn=round(warn, 4),
         block=round(max(block, warn), 4),
-        # "spent" needs at least one (decayed) outcome behind it, not a faded memory
+        # "spent" needs min_budget_n (decayed) outcomes behind it, not a faded memory or a lucky streak
         exhausted=failure_rate is not None and effective_n >= settings.min_budget_n and left <= 0.0,
     )
 

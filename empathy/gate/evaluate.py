@@ -516,7 +516,11 @@ def _reasons(report: Mapping[str, Any]) -> list[str]:
     reasons: list[str] = []
     model = report["risk"]["model"]
     d = report["decision"]
-    if model["status"] in ("scored", "fallback"):
+    if model["status"] == "fallback" and d["decision"] == "inconclusive":
+        # the model could not score against this repository: no figure to compare, say why instead
+        why = model.get("fallback") or "too little history"
+        reasons.append(f"the change model cannot score deploys here yet: {why}")
+    elif model["status"] in ("scored", "fallback"):
         reasons.append(
             f"its {model['commits']} commits carry an expected {model['expected_buggy_commits']:.1f} bug-introducing "
             f"commits, more than {model['percentile']:.0%} of the last {model['past_deploys']} deploys "
@@ -534,6 +538,7 @@ def _reasons(report: Mapping[str, Any]) -> list[str]:
             extra = f" (+{s['contribution']:.2f})" if s["contribution"] else ""
             reasons.append(f"{s['reason']}{extra}")
     return reasons
+
 
 def evaluate_gate(
     repo_path: str | os.PathLike[str],

@@ -606,7 +606,7 @@ def _routes(app: FastAPI) -> None:
             sha=row.head,
             base=row.base,
             decision=row.decision,
-            risk=row.risk,
+            risk=None if row.decision == "inconclusive" else row.risk,
             trust=row.trust,
             approved=approved,
             created_at=row.created_at,

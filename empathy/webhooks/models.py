@@ -168,7 +168,8 @@ class GateOut(BaseModel):
     sha: str
     base: str
     decision: str
-    risk: float
+    #: None when inconclusive: a deploy that could not be compared has no risk figure
+    risk: float | None
     trust: float | None
     approved: bool
     created_at: int

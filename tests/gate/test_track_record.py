@@ -53,13 +53,15 @@ def test_the_decision_policy_in_numbers() -> None:
     spent = error_budget(0.5, 10.0, settings)  # 50 % failures against a 15 % target, n = evidence_n
     assert spent.exhausted and spent.shift == -0.05 and spent.warn == 0.65
     thin_spent = error_budget(0.5, 3.0, settings)  # the same rate on 3 deploys: too few to call the budget spent
-    assert not thin_spent.exhausted and thin_spent.shift < 0
+    assert not thin_spent.exhausted and thin_spent.shift == 0.0 and thin_spent.warn == 0.7  # and nothing moves
     earned = error_budget(0.0, 90.0, settings)
     assert earned.shift == 0.09 and earned.block == 0.99
     capped = error_budget(0.0, 90.0, GateSettings(block_threshold=0.95))
     assert capped.block == 0.995  # thresholds never move past 0.995
     thin = error_budget(0.0, 1.0, settings)
-    assert 0 < thin.shift < 0.01  # one good deploy earns almost nothing
+    assert thin.shift == 0.0  # one good deploy earns nothing: below min_budget_n there is no rate
+    enough = error_budget(0.0, float(settings.min_budget_n), settings)
+    assert 0 < enough.shift < 0.04 and not enough.exhausted
     budget = Budget(0.1, 5.0, 0.3, 0.0, 0.6, 0.9, False)
     assert [decide(r, budget, True) for r in (0.59, 0.6, 0.9)] == ["pass", "warn", "block"]
     assert decide(0.99, budget, False) == "inconclusive"

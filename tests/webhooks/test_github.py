@@ -305,6 +305,8 @@ def test_protection_rule_with_the_real_gate(
     decided = Webhook(watcher["secret"]).verify(event.body, event.headers)["data"]
     jsonschema.validate(decided, CATALOG["deployment_gate.decided"].schema)
     assert decided["head"] == head and decided["decision"] == verdict["decision"]
+    # a figure only with a comparison behind it: none for an inconclusive verdict, in the event and the API alike
+    assert (decided["risk"] is None) == (verdict["risk"] is None) == (verdict["decision"] == "inconclusive")
     assert decided["environment"] == "production"
     time.sleep(0.5)
     assert len(receiver.received) == 2  # one answer, one event: the gate's own, not a second copy

@@ -23,7 +23,7 @@ from empathy.core.predict.jit import ChangeFeatures, change_features, labels
 from empathy.core.repo import RepoInfo
 from empathy.core.store.store import Store
 
-__all__ = ["ChangeRisk", "score_change"]
+__all__ = ["ChangeRisk", "CommitScores", "score_change", "score_history"]
 
 MIN_TRAIN = 200
 _FACTORS = ("lines added (log)", "marked as a bug fix", "author's familiarity with the files", "other churn (log)")
