@@ -19,10 +19,17 @@ Protocol:
   the merge (``History.as_of``), labels from fixes committed by then, and a
   track record of the earlier deploys in the replay whose outcome was known by
   then (failed when a fix within ``hotfix_days`` blamed one of their commits,
-  held otherwise).  Its risk is the change model's percentile; the history
-  signals are left out, because the patterns they read are mined from the
-  whole history and would leak the future.  Thresholds and the error budget are
-  the defaults of ``[tool.empathy.plugins.gate]``.
+  held otherwise).  Its risk is the policy of ``empathy.gate.deploys``: the
+  deploy's commits scored by one change model trained on the commits before it
+  (``score_history`` on the history as of the merge), summed to the expected
+  number of bug-introducing commits, and its percentile among the previous
+  ``MAX_PAST`` deploys of the replay scored by the same model (the replay's
+  deploys are merges, so its past deploys are the earlier merges; the product
+  compares with release ranges where a repository tags them).  The history
+  signals are left out (reasons only at the default ``signal_weight`` 0; their
+  patterns are mined from the whole history and would leak the future).
+  Thresholds and the error budget are the defaults of
+  ``[tool.empathy.plugins.gate]``.
 * **Baseline**: a gate that blocks (and warns on) the largest changes (lines
   added + deleted) at the same block (and warn-or-worse) rate.
 
@@ -40,14 +47,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from empathy.core.changes import range_change
 from empathy.core.context import is_source_path
 from empathy.core.history.szz import szz_links
 from empathy.core.history.view import DAY
 from empathy.core.predict.jit import ensure_szz, labels
-from empathy.core.predict.risk import score_change
+from empathy.core.predict.risk import score_history
 from empathy.core.workspace import open_workspace
 from empathy.gate.decide import combine_risk, decide, error_budget
+from empathy.gate.deploys import MAX_PAST, MIN_PAST, _percentile
 from empathy.gate.settings import GateSettings
 from empathy.gate.track_record import fold
 
@@ -65,6 +72,7 @@ class Deploy:
     failed_at: int | None = None  # when a fix within hotfix_days blamed it (known from then on)
     decision: str = ""
     risk: float = 0.0
+    expected: float = 0.0
     warn: float = 0.0
     block: float = 0.0
 
@@ -148,13 +156,14 @@ def main() -> None:
           file=sys.stderr)
     for i, d in enumerate(scored, 1):
         past = history.as_of(d.at)
-        change = range_change(ws.repo, f"{d.parent}..{d.sha}")
-        model = score_change(ws.repo, ws.store, ws.repo_id, past, change, is_py, set(d.members) | {d.sha},
-                             by_sha[d.sha].message if d.sha in by_sha else "")
-        percentile = None
-        scorable = model is None or not model.fallback
-        if model is not None and not model.fallback:
-            percentile = model.percentile
+        model = score_history(ws.store, ws.repo_id, past, is_py, train_before=d.at)
+        mine = [m for m in d.members if m in model.probability]
+        expected = sum(model.probability[m] for m in mine)
+        earlier = [e for e in deploys if e.at < d.at][-MAX_PAST:]
+        past_scores = [sum(model.probability.get(m, 0.0) for m in e.members) for e in earlier]
+        scorable = not model.fallback and len(earlier) >= MIN_PAST
+        percentile = _percentile(expected, past_scores) if scorable else None
+        d.expected = expected
         risk, _ = combine_risk(percentile, [], settings.signal_weight)
         # Earlier deploys whose outcome was known at this one: failed once a fix blamed them
         # within the window, held once the window passed without one.
@@ -165,7 +174,9 @@ def main() -> None:
             elif e.failed_at is None and e.at + window_s <= d.at:
                 record.append((True, 1.0, e.at + window_s))
         est = fold("service", "replay", record, d.at, settings.half_life_days)
-        budget = error_budget(1.0 - est.mean if est.raw_n else None, est.effective_n, settings)
+        # the observed failure rate (decayed failures over decayed n, no prior), as the gate uses it
+        observed = max(0.0, est.beta - 1.0) / est.effective_n if est.raw_n and est.effective_n > 0 else None
+        budget = error_budget(observed, est.effective_n, settings)
         d.decision, d.risk, d.warn, d.block = decide(risk, budget, scorable), risk, budget.warn, budget.block
         if i % 10 == 0:
             print(f"  {i}/{len(scored)} scored", file=sys.stderr, flush=True)
@@ -185,7 +196,7 @@ def main() -> None:
     print()
     print("| gate | block rate | needed a fix, of blocked | warn-or-block rate | needed a fix, of warned or blocked |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| empathy gate (model percentile + error budget) | {len(blocked) / max(n, 1):.3f} | "
+    print(f"| empathy gate (expected buggy commits vs past deploys) | {len(blocked) / max(n, 1):.3f} | "
           f"{_share([d.needed_fix for d in blocked])} | {len(warned) / max(n, 1):.3f} | "
           f"{_share([d.needed_fix for d in warned])} |")
     print(f"| largest changes, same rates | {len(size_block) / max(n, 1):.3f} | "

@@ -125,10 +125,15 @@ def print_warnings(report: IngestReport) -> None:
         err.print(f"[yellow]warning:[/] ... and {len(report.warnings) - 5} more")
 
 
+def say_waiting() -> None:
+    """Said on stderr (terminal or not) when another process holds the repository's ingest lock."""
+    err.print("waiting: another empathy process is ingesting this repository; continuing when it is done")
+
+
 def ingest(ws: Workspace, json_mode: bool) -> IngestReport:
     """Only bring the history up to date (commands that read no patterns), with progress and warnings."""
     if not progress_enabled(json_mode):
-        report = ws.ingest()
+        report = ws.ingest(on_wait=say_waiting)
     else:
         with Progress(
             TextColumn("ingesting history"),
@@ -140,7 +145,9 @@ def ingest(ws: Workspace, json_mode: bool) -> IngestReport:
             transient=True,
         ) as bar:
             task = bar.add_task("ingest", total=None)
-            report = ws.ingest(progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = ws.ingest(
+                progress=lambda done, total: bar.update(task, completed=done, total=total), on_wait=say_waiting
+            )
     print_warnings(report)
     return report
 
@@ -149,7 +156,7 @@ def refresh(ws: Workspace, json_mode: bool, remine_commits: int | None = None) -
     """``Workspace.refresh`` with a progress bar on a terminal, then the ingest's warnings."""
     show = progress_enabled(json_mode)
     if not show:
-        result = ws.refresh(remine_commits=remine_commits)
+        result = ws.refresh(remine_commits=remine_commits, on_wait=say_waiting)
     else:
         with Progress(
             TextColumn("{task.description}"),
@@ -167,7 +174,9 @@ def refresh(ws: Workspace, json_mode: bool, remine_commits: int | None = None) -
             def on_mine(message: str) -> None:
                 bar.update(task, description=escape(message))
 
-            result = ws.refresh(ingest_progress=on_ingest, mine_progress=on_mine, remine_commits=remine_commits)
+            result = ws.refresh(
+                ingest_progress=on_ingest, mine_progress=on_mine, remine_commits=remine_commits, on_wait=say_waiting
+            )
     print_warnings(result.ingest)
     return result
 

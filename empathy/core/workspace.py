@@ -88,8 +88,11 @@ class Workspace:
     #: Kept across requests, so an agent failing request after request is benched.
     _budget: ErrorBudget = field(default_factory=ErrorBudget, repr=False, compare=False)
 
-    def ingest(self, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        report = ingest(self.repo, self.store, progress=progress)
+    def ingest(
+        self, progress: Callable[[int, int], None] | None = None, on_wait: Callable[[], None] | None = None
+    ) -> IngestReport:
+        """Ingest new commits; ``on_wait()`` is called if another process is ingesting this repository."""
+        report = ingest(self.repo, self.store, progress=progress, on_wait=on_wait)
         if not report.up_to_date:
             self._history = None
         return report
@@ -118,6 +121,7 @@ class Workspace:
         mine_progress: Callable[[str], None] | None = None,
         remine_commits: int | None = None,
         defer_slow: bool = False,
+        on_wait: Callable[[], None] | None = None,
     ) -> Refresh:
         """Ingest new commits, then re-run the stale miners (:mod:`empathy.core.usecases.refresh`)."""
         from empathy.core.usecases.refresh import refresh
@@ -128,6 +132,7 @@ class Workspace:
             mine_progress=mine_progress,
             remine_commits=remine_commits,
             defer_slow=defer_slow,
+            on_wait=on_wait,
         )
 
     def forecast(

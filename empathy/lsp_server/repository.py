@@ -101,7 +101,13 @@ class RepoState:
     def refresh(self, ingest_progress: Callable[[int, int], None], mine_progress: Callable[[str], None]) -> Refresh:
         """Ingest and run the stale quick miners; the slow ones are left in ``Refresh.deferred``."""
         assert self.ws is not None
-        return self.ws.refresh(ingest_progress=ingest_progress, mine_progress=mine_progress, defer_slow=True)
+        return self.ws.refresh(
+            ingest_progress=ingest_progress,
+            mine_progress=mine_progress,
+            defer_slow=True,
+            # the progress report says why nothing moves while a CLI run holds the ingest lock
+            on_wait=lambda: mine_progress("waiting for another empathy process ingesting this repository"),
+        )
 
     def levels(self) -> tuple[list[str], list[str]]:
         """(quick, slow) level plugins: after new commits the slow ones answer after the first diagnostics."""

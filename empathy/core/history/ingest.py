@@ -36,6 +36,7 @@ from sqlalchemy import Connection, insert, select, update
 from empathy.core.errors import HistoryError
 from empathy.core.history.gitlog import LOG_ARGS, CommitRecord, decode_git_text, parse_log_stream
 from empathy.core.repo import SHALLOW_HINT, RepoInfo
+from empathy.core.store.locks import repository_lock
 from empathy.core.store.store import Store
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow, RepositoryRow
 
@@ -290,8 +291,25 @@ def ingest(
     progress: ProgressFn | None = None,
     batch_commits: int = 2000,
     batch_changes: int = 50_000,
+    on_wait: Callable[[], None] | None = None,
 ) -> IngestReport:
-    """Bring the store up to ``repo.head``; safe to interrupt and rerun."""
+    """Bring the store up to ``repo.head``; safe to interrupt and rerun, and to run from two processes.
+
+    One ingest per repository and store at a time (:func:`repository_lock`):
+    a second process waits (``on_wait()`` is called once, so it can say so),
+    then reads the store afresh and finds the history already there.
+    """
+    with repository_lock(store.engine, repo.key, on_wait):
+        return _ingest(repo, store, progress, batch_commits, batch_changes)
+
+
+def _ingest(
+    repo: RepoInfo,
+    store: Store,
+    progress: ProgressFn | None,
+    batch_commits: int,
+    batch_changes: int,
+) -> IngestReport:
     started = time.perf_counter()
     repo_row = store.repository(repo.key, str(repo.root))
     assert repo_row.id is not None

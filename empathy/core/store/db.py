@@ -95,9 +95,12 @@ def migrate(engine: Engine) -> None:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
+    from empathy.core.store.locks import repository_lock
+
     cfg = _alembic_config()
     try:
-        with engine.begin() as conn:
+        # two processes opening a new store at once would both create its tables: one migrates, one waits
+        with repository_lock(engine, "store migration"), engine.begin() as conn:
             if MigrationContext.configure(conn).get_current_revision() == head_revision():
                 return
             cfg.attributes["connection"] = conn

@@ -44,15 +44,26 @@ class Store:
 
     # -- repositories -----------------------------------------------------
     def repository(self, key: str, path: str) -> RepositoryRow:
-        """Get or create the repository row for ``key``."""
+        """Get or create the repository row for ``key``.
+
+        Two processes opening a new repository at once both try to create it;
+        the one that loses the race (a unique-key violation) reads the winner's row.
+        """
+        from sqlalchemy.exc import IntegrityError
+
         with self.session() as s:
             row = s.exec(select(RepositoryRow).where(RepositoryRow.key == key)).first()
             if row is None:
-                row = RepositoryRow(key=key, path=path)
-                s.add(row)
-                s.commit()
-                s.refresh(row)
-            elif row.path != path:
+                try:
+                    row = RepositoryRow(key=key, path=path)
+                    s.add(row)
+                    s.commit()
+                    s.refresh(row)
+                    return row
+                except IntegrityError:
+                    s.rollback()
+                    row = s.exec(select(RepositoryRow).where(RepositoryRow.key == key)).one()
+            if row.path != path:
                 row.path = path
                 s.add(row)
                 s.commit()

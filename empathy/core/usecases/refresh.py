@@ -90,9 +90,10 @@ def refresh(
     mine_progress: Callable[[str], None] | None = None,
     remine_commits: int | None = None,
     defer_slow: bool = False,
+    on_wait: Callable[[], None] | None = None,
 ) -> Refresh:
     """Ingest, then run the stale miners (the quick ones only, with ``defer_slow``)."""
-    report = Refresh(ingest=ws.ingest(progress=ingest_progress))
+    report = Refresh(ingest=ws.ingest(progress=ingest_progress, on_wait=on_wait))
     report.stale = stale_miners(ws, remine_commits)
     run = report.stale
     if defer_slow:
