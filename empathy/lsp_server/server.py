@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
@@ -113,7 +114,15 @@ class EmpathyServer(LanguageServer):
         return self.roots_by_dir[directory]
 
     def state_for(self, uri: str) -> tuple[RepoState | None, str | None]:
-        """The repository of a document and the document's path in it (None, None outside any)."""
+        """The repository of a document and the document's path in it (None, None outside any).
+
+        ``uri`` may be a key of ``workspace.text_documents``, which pygls stores
+        unquoted: read as a URI, a "#" in it would start a fragment and cut the
+        path.  An open document's own URI (as the client sent it) is used instead.
+        """
+        opened = self.workspace.text_documents.get(uri)
+        if opened is not None:
+            uri = opened.uri
         fs = to_fs_path(uri)
         if not fs or not uri.startswith("file:"):
             return None, None
@@ -342,7 +351,9 @@ class EmpathyServer(LanguageServer):
         if diags is None:
             return
         self.text_document_publish_diagnostics(
-            t.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diags)
+            # the URI as the client sent it: pygls keys documents by the unquoted form, and a client
+            # that encodes spaces or "+" (VS Code, Neovim) would not match that one
+            t.PublishDiagnosticsParams(uri=doc.uri, version=doc.version, diagnostics=diags)
         )
 
     def refresh(self, state: RepoState | None = None) -> None:
@@ -364,7 +375,7 @@ class EmpathyServer(LanguageServer):
                 self.workspace_diagnostic_refresh(None)
             return
         for other in list(self.workspace.text_documents):
-            if other != uri and self.state_for(other)[0] is state:
+            if other != unquote(uri) and self.state_for(other)[0] is state:  # keys are unquoted URIs
                 self.publish(other)
 
     # -- settings ------------------------------------------------------------------------

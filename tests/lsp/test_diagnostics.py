@@ -181,3 +181,21 @@ async def test_changed_settings_refresh_the_diagnostics(project) -> None:
         await until(lambda: "hotspot" not in codes(client.diagnostics.get(api)), what="hidden below the floor")
         logged = [m.message for m in client.log_messages if "effective editor settings" in m.message]
         assert len(logged) == 2 and '"min_severity": "warning"' in logged[1]
+
+
+@pytest.mark.parametrize("profile", [VSCODE, NEOVIM_PUSH])
+async def test_diagnostics_reach_a_folder_whose_name_needs_encoding(template, tmp_path, profile) -> None:
+    """Clients percent-encode spaces, "+", "#" and non-ASCII; diagnostics come back under the URI they sent."""
+    import shutil
+
+    from tests.lsp.conftest import uri
+
+    root = tmp_path / "my project+x #1 ü"
+    shutil.copytree(template, root, symlinks=True)
+    doc = uri(root / "core.py")
+    assert "%20" in doc and "%2B" in doc and "%23" in doc and "%C3%BC" in doc  # encoded as clients do
+    async with session(root, profile) as client:
+        assert open_file(client, root / "core.py") == doc
+        diags = await until(lambda: client.diagnostics.get(doc), what="diagnostics under the client's URI")
+        assert "hotspot" in codes(diags)
+        assert set(client.diagnostics) == {doc}  # nothing published under an unencoded twin

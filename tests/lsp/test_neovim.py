@@ -9,12 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 NVIM = shutil.which("nvim")
 
 
-def test_neovim_shows_empathy_diagnostics(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["repo", "my project+x #1 ü"])
+def test_neovim_shows_empathy_diagnostics(template: Path, tmp_path: Path, folder: str) -> None:
+    """Also in a folder whose name Neovim percent-encodes in its URIs (a space, "+", "#", non-ASCII)."""
     # Never skipped: .ci/run installs Debian's neovim; locally, `apt-get install neovim`.
     assert NVIM is not None, "nvim is not installed: `apt-get install neovim` (.ci/run does it)"
+    project = tmp_path / folder
+    shutil.copytree(template, project, symlinks=True)
     out = tmp_path / "diagnostics.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
     env.update(
