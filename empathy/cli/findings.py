@@ -19,8 +19,22 @@ from empathy.cli._common import (
     refresh,
 )
 from empathy.core.changes import change_under_review
+from empathy.core.workspace import Workspace
 
 __all__ = ["findings"]
+
+
+def _known_path(ws: Workspace, given: str) -> str:
+    """``given`` as the store spells it, resolved as `explain` resolves it; a file nobody knows is an error (9)."""
+    from empathy.core.explain import UnknownFileError, resolve_repo_path
+
+    rel = resolve_repo_path(ws.repo.root, given)
+    if (ws.repo.root / rel).exists() or any(f.path == rel for f in ws.history().files.values()):
+        return rel
+    raise UnknownFileError(
+        f"{given} is neither in the working tree nor in the ingested history",
+        "give a path relative to the repository root or to the current directory, as `git ls-files` shows it",
+    )
 
 
 def findings(
@@ -38,7 +52,8 @@ def findings(
     ws = open_ws(path, database_url)
     refresh(ws, json_output)  # patterns must describe the same history as the findings
     change = change_under_review(ws.repo, range_, diff)
-    report = ws.findings(change=change, paths=file or None, gated=not all_)
+    paths = [_known_path(ws, f) for f in file] if file else None
+    report = ws.findings(change=change, paths=paths, gated=not all_)
     ws.store.count_usage(ws.repo_id, [str(f.evidence["pattern"]) for f in report.findings if "pattern" in f.evidence])
     if json_output:
         emit_json(report.to_dict(), sort_keys=True)

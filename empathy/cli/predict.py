@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -93,7 +93,10 @@ def _metrics_table(label: str, names: list[str], metrics: tuple[str, ...], mean:
 
 def eval_(
     path: PathArg = Path("."),
-    horizon: Annotated[int, typer.Option(help="Horizon in days (the protocol uses 365).")] = 365,
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="Horizon in days; default: the forecast's (`horizon_days`, 90), whose record it keeps."),
+    ] = None,
     cutoffs: Annotated[int, typer.Option(help="Rolling cutoffs, one horizon apart, newest first.")] = 6,
     changes: Annotated[
         bool, typer.Option("--changes/--no-changes", help="Also backtest the change-level (JIT) model.")
@@ -119,9 +122,10 @@ def eval_(
     from empathy.core.predict.backtest import METRICS
     from empathy.core.predict.jit import METRICS as CHANGE_METRICS
 
+    ws = open_ws(path, database_url)
+    horizon = int(ws.settings["horizon_days"]) if horizon is None else horizon
     if horizon <= 0 or cutoffs <= 0:
         raise ConfigError("--horizon and --cutoffs must be positive")
-    ws = open_ws(path, database_url)
     ingest(ws, json_output)
     if partners:
         from empathy.core.usecases.partners import evaluate_partners
@@ -154,6 +158,7 @@ def eval_(
         emit_json(result.to_dict())
         return
     bt, summary = result.files, result.summary
+    out.print(_verdict(bt, summary, horizon), highlight=False)
     out.print(
         f"file level, {len(bt.cutoffs)} cutoffs, {horizon}-day horizon, truth = bug-fix commits after each cutoff",
         highlight=False,
@@ -171,12 +176,56 @@ def eval_(
             f"{cbt.fixes} fixes" + (f" (skipped: {'; '.join(cbt.skipped)})" if cbt.skipped else ""),
             highlight=False,
         )
+        out.print(_change_verdict(cbt, change_summary), highlight=False)
         out.print(_metrics_table("model", cbt.models(), CHANGE_METRICS, cbt.mean))
         out.print(
             f"calibration of the change model: ECE {change_summary['ece']}, "
             f"Brier skill {change_summary['brier_skill']}",
             highlight=False,
         )
+
+
+def _verdict(bt: Any, summary: Mapping[str, Any], horizon: int) -> str:
+    """One sentence a user can check: how much of the later fixes our top fifth held, beside size and the best rule."""
+    from empathy.core.predict.backtest import OURS
+
+    ours = bt.mean(OURS, "touch@20%")
+    size = bt.mean("LOC", "touch@20%")
+    rules = {n: bt.mean(n, "touch@20%") for n in bt.rankings() if n not in (OURS, "random") and "ours" not in n}
+    rules = {n: v for n, v in rules.items() if "oracle" not in n and not math.isnan(v)}
+    best = max(rules, key=lambda n: rules[n]) if rules else None
+    if math.isnan(ours):
+        return f"no cutoff had a bug fix within {horizon} days to rank: no verdict on this repository yet"
+    rule = f"; the best simple rule ({best}): {rules[best]:.0%}" if best is not None else ""
+    pooled = summary.get("ece_pooled")
+    shown = (
+        f"our probabilities were off by {pooled:.1%} on average (ECE), so they are shown"
+        if isinstance(pooled, float) and pooled <= 0.05
+        else "our probabilities are not calibrated here, so forecasts show the rank instead"
+    )
+    return (
+        f"Verdict: over {len(bt.cutoffs)} past cutoffs, the 20% of files we ranked riskiest held {ours:.0%} of the "
+        f"next {horizon} days' bug-fix touches; size alone: {size:.0%}{rule}. {shown[0].upper()}{shown[1:]}."
+    )
+
+
+def _change_verdict(cbt: Any, summary: Mapping[str, Any]) -> str:
+    """The change model in one sentence: does it order changes better than their size, and is p shown?"""
+    from empathy.core.predict.jit import OURS as CHANGE_OURS
+
+    ours, size = cbt.mean(CHANGE_OURS, "AUC"), cbt.mean("LR on LA only", "AUC")
+    if math.isnan(ours):
+        return "Change risk: no usable cutoff, no verdict yet."
+    ece = summary.get("ece")
+    shown = (
+        "its probabilities are calibrated here (ECE at most 0.05) and shown"
+        if isinstance(ece, float) and ece <= 0.05 and float(summary.get("brier_skill") or 0) > 0
+        else "its probabilities are not calibrated here, so `empathy risk` shows the percentile instead"
+    )
+    return (
+        f"Change risk: ordering past changes, ours separated later-blamed changes from the rest with AUC {ours:.2f} "
+        f"(lines added alone: {size:.2f}); {shown}."
+    )
 
 
 def risk(

@@ -275,6 +275,20 @@ def test_findings_file_limits_to_the_path_and_adds_its_history(project: RepoBuil
     assert (hist["src/cold.py"]["commits"], hist["src/cold.py"]["fixes"]) == (2, 1)
     assert not [f for f in both["findings"] if f["code"] == "question-fix-pattern"]
 
+    # A file nobody knows is an error (exit 9, as `explain`), not an empty table.
+    missing = invoke("findings", "--file", "nope.py", project.path, env=env)
+    assert missing.exit_code == 9 and "nope.py is neither in the working tree nor in the ingested history" in flat(
+        missing.stderr
+    )
+    # A path relative to the current directory is found, as `explain` finds it.
+    cwd = Path.cwd()
+    os.chdir(project.path / "src")
+    try:
+        local = findings(project, env, "--file", "engine.py")
+    finally:
+        os.chdir(cwd)
+    assert {f["location"]["path"] for f in local["findings"]} == {"src/engine.py"}
+
 
 @pytest.fixture
 def coupled(tmp_path: Path) -> RepoBuilder:
@@ -564,7 +578,7 @@ def test_forecast_as_of_garbage_gives_a_hint(project: RepoBuilder, env: dict[str
 
 
 def test_eval_json_compares_every_baseline_on_yearly_cutoffs(project: RepoBuilder, env: dict[str, str]) -> None:
-    data = run_json("eval", project.path, env=env)
+    data = run_json("eval", "--horizon", "365", project.path, env=env)
     summary = data["summary"]
     assert summary["horizon_days"] == 365
     # Cutoffs one year apart from the newest commit, each with a year of history before it.
@@ -586,9 +600,17 @@ def test_eval_json_compares_every_baseline_on_yearly_cutoffs(project: RepoBuilde
     assert data["cutoffs"][1]["train_rows"] == 0  # nothing labelled before the oldest cutoff
     assert data["cutoffs"][0]["train_rows"] > 0
 
-    table = invoke("eval", project.path, env=env)
+    table = invoke("eval", "--horizon", "365", project.path, env=env)
     assert table.exit_code == 0
-    assert "file level, 2 cutoffs, 365-day horizon" in flat(table.stdout)
+    text = flat(table.stdout)
+    assert "file level, 2 cutoffs, 365-day horizon" in text
+    # it leads with a sentence a user can check against the table below it
+    ours = round(100 * summary["rankings"]["ours (model)"]["touch@20%"])
+    size = round(100 * summary["rankings"]["LOC"]["touch@20%"])
+    assert text.startswith(
+        f"Verdict: over 2 past cutoffs, the 20% of files we ranked riskiest held {ours}% of the next 365 days' "
+        f"bug-fix touches; size alone: {size}%; the best simple rule ("
+    )
     assert "Google TWR" in table.stdout and "FixCache" in table.stdout
 
 
@@ -596,7 +618,7 @@ def test_eval_on_a_young_repository_exits_4_with_a_hint(repo: RepoBuilder, env: 
     repo.commit("start", {"a.py": "a = 0\n"}, day=0)
     repo.commit("fix a", {"a.py": "a = 1\n"}, day=30)
     repo.commit("more", {"a.py": "a = 2\n", "b.py": "b = 0\n"}, day=200)
-    result = invoke("eval", "--json", repo.path, env=env)
+    result = invoke("eval", "--json", "--horizon", "365", repo.path, env=env)
     assert result.exit_code == 4
     err = flat(result.stderr)
     assert "error: not enough history for a 365-day backtest" in err
@@ -606,7 +628,7 @@ def test_eval_on_a_young_repository_exits_4_with_a_hint(repo: RepoBuilder, env: 
 
 def test_eval_leaves_a_track_record_for_forecast_and_explain(project: RepoBuilder, env: dict[str, str]) -> None:
     assert run_json("forecast", project.path, env=env)["track_record"] is None
-    data = run_json("eval", "--horizon", "90", project.path, env=env)
+    data = run_json("eval", project.path, env=env)  # the default horizon is the forecast's (90 days)
     summary = data["summary"]
     assert summary["horizon_days"] == 90 and summary["cutoffs"] == len(data["cutoffs"]) >= 1
     assert all(c["at"] <= EPOCH + (LAST - 90) * DAY for c in data["cutoffs"])
