@@ -49,7 +49,10 @@ def answer(
 
 def feedback(
     rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
-    useful: Annotated[bool, typer.Option("--useful/--not-useful", help="Was the warning worth showing?")] = True,
+    useful: Annotated[
+        bool | None,
+        typer.Option("--useful/--not-useful", help="Was the warning worth showing? (required: one or the other)"),
+    ] = None,
     path: PathArg = Path("."),
     json_output: JsonOpt = False,
 ) -> None:
@@ -58,7 +61,12 @@ def feedback(
         raise ConfigError(
             "give the code of the finding the feedback is about", "e.g. `empathy feedback hotspot --useful`"
         )
+    if useful is None:
+        raise ConfigError(
+            "say whether the warning helped: --useful or --not-useful", f"e.g. `empathy feedback {rule} --not-useful`"
+        )
     ws = open_ws(path)
+    ws.check_rule(rule)  # a typo must not move a threshold nobody will ever read
     change, estimate, experiment, arm = ws.record_feedback(rule, useful, detail={"surface": "cli"})
     if json_output:
         emit_json(

@@ -87,6 +87,16 @@ def code_actions(context: AnalysisContext, finding: Finding) -> list[CodeAction]
 
 
 @hookspec
+def finding_codes() -> list[str]:  # type: ignore[empty-body]
+    """The finding codes this plugin can report (optional).
+
+    ``empathy feedback CODE`` accepts a code some plugin declares here, one
+    already in the trust ledger, or one the levels report now, and refuses a
+    typo instead of moving a threshold nobody reads.
+    """
+
+
+@hookspec
 def handle_event(event: Event) -> None:
     """React to an event (pattern discovered, forecast made, gate decided ...).
 

@@ -413,6 +413,46 @@ class Workspace:
 
         return TrustLedger(self.store, self.repo_id, emit=self.emit)
 
+    def known_rules(self) -> set[str]:
+        """Finding codes feedback can be about: those with a record, those plugins declare, those given now.
+
+        The codes come from the plugins (built-in and third-party: the
+        ``finding_codes`` hook, and the findings they report now), not from a
+        list kept by hand.
+        """
+        known = set(self.trust().thresholds())
+        for result in self.host.call_each("finding_codes", timeout=10.0):
+            if result.error is None and isinstance(result.value, list):
+                known.update(str(code) for code in result.value)
+        report = self.findings(gated=False)
+        known.update(f.code for f in report.findings)
+        known.update(f.code for f in report.hidden)
+        return known
+
+    def check_rule(self, rule: str) -> None:
+        """Raise ConfigError (exit 4) for a code that no plugin gives and no feedback ever named."""
+        from empathy.core.errors import ConfigError
+
+        if rule in self.trust().thresholds():
+            return
+        declared = {
+            str(code)
+            for r in self.host.call_each("finding_codes", timeout=10.0)
+            if r.error is None and isinstance(r.value, list)
+            for code in r.value
+        }
+        if rule in declared:
+            return
+        known = self.known_rules()
+        if rule not in known:
+            import difflib
+
+            near = difflib.get_close_matches(rule, sorted(known), n=1)
+            raise ConfigError(
+                f"no finding has the code {rule!r} here" + (f"; did you mean {near[0]!r}?" if near else ""),
+                "known codes: " + (", ".join(sorted(known)) or "none yet (run `empathy findings`)"),
+            )
+
     def record_feedback(
         self, rule: str, useful: bool, detail: Mapping[str, Any] | None = None
     ) -> tuple[ThresholdChange, TrustEstimate, str | None, str | None]:

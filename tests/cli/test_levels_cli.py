@@ -496,6 +496,20 @@ def test_feedback_on_an_empty_rule_is_a_usage_error(project: RepoBuilder, env: d
     assert "internal error" not in result.stderr
 
 
+def test_feedback_on_an_unknown_rule_or_without_a_direction_changes_nothing(
+    project: RepoBuilder, env: dict[str, str]
+) -> None:
+    typo = invoke("feedback", "hotspto", "--useful", project.path, env=env)
+    assert typo.exit_code == 4
+    text = flat(typo.stderr)
+    assert "no finding has the code 'hotspto' here; did you mean 'hotspot'?" in text
+    assert "known codes: " in text and "fix-prone" in text
+    undecided = invoke("feedback", "hotspot", project.path, env=env)
+    assert undecided.exit_code == 4 and "--useful or --not-useful" in flat(undecided.stderr)
+    # neither moved anything: the ledger has no record and no threshold moved
+    assert run_json("trust", project.path, env=env)["thresholds"] == {}
+
+
 # -- forecast ----------------------------------------------------------------------
 
 

@@ -152,3 +152,9 @@ def _complexity_findings(context: AnalysisContext, patterns: list[Pattern]) -> l
 @hookimpl
 def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Finding]:
     return _fix_findings(context) + _complexity_findings(context, patterns)
+
+
+@hookimpl
+def finding_codes() -> list[str]:
+    """The codes this level reports (what `empathy feedback` accepts)."""
+    return ["complexity-forecast", "fix-forecast"]

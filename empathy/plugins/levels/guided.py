@@ -88,3 +88,9 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
             )
         )
     return out
+
+
+@hookimpl
+def finding_codes() -> list[str]:
+    """The codes this level reports (what `empathy feedback` accepts)."""
+    return ["question-fix-pattern", "question-generated"]

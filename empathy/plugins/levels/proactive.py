@@ -84,3 +84,9 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
         )
     findings.extend(_missing_partners(context))
     return findings
+
+
+@hookimpl
+def finding_codes() -> list[str]:
+    """The codes this level reports (what `empathy feedback` accepts)."""
+    return sorted({*_CODES.values(), "missing-partner"})

@@ -486,3 +486,9 @@ def level_findings(context: AnalysisContext, patterns: list[Pattern]) -> list[Fi
     if context.history is not None:
         findings.extend(_cached_cycles(context, context.history))
     return _scoped(context, findings)
+
+
+@hookimpl
+def finding_codes() -> list[str]:
+    """The codes this level reports (what `empathy feedback` accepts)."""
+    return ["cross-module-coupling", "fix-begets-fix"]
