@@ -21,10 +21,16 @@ POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psy
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never inherit the developer's EMPATHY_* settings."""
+    """Tests never inherit the developer's EMPATHY_* settings.
+
+    Their histories are dated from 2020 (``tests.gitrepo.EPOCH``): they replay
+    as of the newest commit (``as_of = "last-commit"``), as a replay does; the
+    tests of the clock itself set ``as_of`` back to "".
+    """
     for name in list(os.environ):
         if name.startswith("EMPATHY_") and name != "EMPATHY_TEST_POSTGRES_URL":
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EMPATHY_AS_OF", "last-commit")
 
 
 @pytest.fixture

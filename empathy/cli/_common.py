@@ -118,6 +118,13 @@ def progress_enabled(json_mode: bool) -> bool:
     return err.is_terminal and not json_mode
 
 
+def print_quiet(ws: Workspace) -> None:
+    """Say so when the repository has been quiet: windows end today, not at its last commit."""
+    notice = ws.quiet_notice()
+    if notice:
+        err.print(f"[yellow]note:[/] {escape(notice)}", highlight=False)
+
+
 def print_warnings(report: IngestReport) -> None:
     for warning in report.warnings[:5]:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
@@ -149,6 +156,7 @@ def ingest(ws: Workspace, json_mode: bool) -> IngestReport:
                 progress=lambda done, total: bar.update(task, completed=done, total=total), on_wait=say_waiting
             )
     print_warnings(report)
+    print_quiet(ws)
     return report
 
 
@@ -178,6 +186,7 @@ def refresh(ws: Workspace, json_mode: bool, remine_commits: int | None = None) -
                 ingest_progress=on_ingest, mine_progress=on_mine, remine_commits=remine_commits, on_wait=say_waiting
             )
     print_warnings(result.ingest)
+    print_quiet(ws)
     return result
 
 

@@ -8,6 +8,8 @@ use-cases of :class:`empathy.core.workspace.Workspace`, then render.
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Annotated
 
 import typer
@@ -37,10 +39,35 @@ app = typer.Typer(
 )
 
 
+# A usage error (an unknown option, a missing argument, a bad value) exits 4, "configuration or
+# usage error", as README's table says: click's default, 2, is this CLI's "not a repository",
+# and a script must be able to tell the two apart.
+for _clicks in ("click", "typer._click"):  # recent typer ships its own copy of click
+    try:
+        importlib.import_module(f"{_clicks}.exceptions").UsageError.exit_code = 4
+    except ImportError:
+        pass
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"empathy {__version__}")
         raise typer.Exit()
+
+
+def _as_of(value: str | None) -> str | None:
+    """``--as-of`` is the ``as_of`` setting for this run (it outranks the files and the environment)."""
+    if value is None:
+        return None
+    from empathy.core.errors import ConfigError
+    from empathy.core.workspace import resolve_as_of
+
+    try:
+        resolve_as_of(value)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    os.environ["EMPATHY_AS_OF"] = value
+    return value
 
 
 @app.callback()
@@ -48,6 +75,14 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            callback=_as_of,
+            help="Analyse as of this day (YYYY-MM-DD) or `last-commit`, for replays; default: now (the clock).",
+        ),
+    ] = None,
 ) -> None:
     """Learn from a repository's history what usually goes wrong there."""
 

@@ -339,7 +339,7 @@ import $module
 PLUGIN = "$plugin"
 ALICE = git.Actor("Alice", "alice@example.com")
 BOB = git.Actor("Bob", "bob@example.com")
-START = 1_700_000_000  # fixed commit times: the plugin counts back from the newest commit
+START = 1_700_000_000  # fixed commit times; the tests analyse as of the newest commit (as_of below)
 #: One commit a day: core.py by Alice 5 times then Bob once, shared.py by both 3 times, rare.py twice.
 TEAM = [("core.py", ALICE)] * 5 + [("core.py", BOB)] + [("shared.py", ALICE), ("shared.py", BOB)] * 3
 TEAM += [("rare.py", ALICE)] * 2
@@ -365,7 +365,8 @@ def build_repo(path: Path, plan: list[tuple[str, git.Actor]]) -> Path:
 
 
 def workspace(repo_path: Path, tmp_path: Path) -> Workspace:
-    ws = open_workspace(repo_path, {"database_url": f"sqlite:///{tmp_path}/s.db"})
+    # as of the newest commit, not today: the history above is dated 2023 and the windows count back from "now"
+    ws = open_workspace(repo_path, {"database_url": f"sqlite:///{tmp_path}/s.db", "as_of": "last-commit"})
     ws.register($module, PLUGIN)
     ws.ingest()
     return ws

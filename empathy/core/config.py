@@ -75,6 +75,11 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
         [".py", ".pyi", ".js", ".ts", ".tsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".rb"],
         "file suffixes treated as source code by the miners",
     ),
+    "as_of": SettingSpec(
+        "",
+        "when the analysis happens: empty for now (the clock), `last-commit` for the newest commit's time "
+        "(replays, tests), or a day YYYY-MM-DD; windows, ages and 'days ago' count back from it",
+    ),
     "window_days": SettingSpec(365, "recent window for churn, hotspots and activity"),
     "horizon_days": SettingSpec(90, "forecast horizon: the probability of a bug fix within this many days"),
     "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned"),
@@ -85,7 +90,9 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
         1, "re-run a miner once this many commits were ingested since its last successful run"
     ),
     "partner_min_share": SettingSpec(
-        0.5, "warn that a usual partner is untouched when it changed with the file in this share of its commits"
+        0.5,
+        "no longer used: partners warn from their own replayed track record (docs/partners.md); "
+        "still read, so files that set it load",
     ),
 }
 

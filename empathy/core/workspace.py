@@ -76,6 +76,32 @@ class MineReport:
         }
 
 
+def resolve_as_of(value: str) -> int | None:
+    """The ``as_of`` setting as a unix time: "" the clock, ``last-commit`` None, ``YYYY-MM-DD`` that day's end (UTC).
+
+    A unix time (digits) is taken as is: the gate and replays pass one.
+    """
+    import time
+    from datetime import UTC, datetime
+
+    from empathy.core.errors import ConfigError
+
+    text = value.strip()
+    if not text or text == "now":
+        return int(time.time())
+    if text == "last-commit":
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ConfigError(
+            f"as_of = {value!r} is not a day, `last-commit` or empty (now)", "e.g. as_of = \"2026-05-01\""
+        ) from None
+    return int(day.timestamp()) + 86_399
+
+
 @dataclass
 class Workspace:
     repo: RepoInfo
@@ -84,6 +110,7 @@ class Workspace:
     host: PluginHost
     repo_id: int
     _history: History | None = field(default=None, repr=False, compare=False)
+    _pinned_at: int | None = field(default=None, repr=False, compare=False)
     _partner_index: tuple[str, PartnerIndex] | None = field(default=None, repr=False, compare=False)
     #: Kept across requests, so an agent failing request after request is benched.
     _budget: ErrorBudget = field(default_factory=ErrorBudget, repr=False, compare=False)
@@ -228,8 +255,47 @@ class Workspace:
         every request; it is read-only, so one copy serves them all.
         """
         if self._history is None:
-            self._history = load_history(self.store, self.repo_id, self.label_commits)
+            self._history = load_history(self.store, self.repo_id, self.label_commits, at=self.analysis_time())
         return self._history
+
+    def analysis_time(self) -> int | None:
+        """When the analysis happens, from the ``as_of`` setting: the clock (default), a day, or None.
+
+        None (``as_of = "last-commit"``) measures from the newest commit, as a
+        replay or a test does.  Read once per loaded history, so one command
+        (or one editor load) sees one "now".
+        """
+        if self._pinned_at is not None:
+            return self._pinned_at
+        return resolve_as_of(str(self.settings["as_of"]))
+
+    def pin_analysis_time(self, at: int) -> None:
+        """Analyse as of ``at`` unless the ``as_of`` setting names a time itself (the gate pins its head's time).
+
+        A verdict that must be reproducible cannot depend on the day it is asked.
+        """
+        if str(self.settings["as_of"]).strip() not in ("", "now"):
+            return
+        if self._pinned_at != at:
+            self._pinned_at = at
+            self._history = None
+
+    def quiet_notice(self, min_days: int = 60) -> str | None:
+        """A sentence for a repository with no commit for ``min_days`` or more before the analysis time."""
+        from empathy.core.helpers import date
+
+        history = self.history()
+        if not history.commits:
+            return None
+        idle = (history.now - history.newest) // 86_400
+        if idle < min_days:
+            return None
+        span = f"{idle // 30} months" if idle >= 60 else f"{idle} days"
+        return (
+            f"no commit for {span} (the last on {date(history.newest)}): windows such as 'the last 365 days' "
+            f"end on {date(history.now)}, so recent activity is low; `as_of = \"last-commit\"` measures from "
+            "the last commit instead"
+        )
 
     def call_plugins(
         self,
@@ -258,7 +324,14 @@ class Workspace:
                 result.error = f"TypeError: {hook} returned {type(value).__name__}, not a list of {item_type.__name__}"
                 result.value = None
             self.store.record_plugin_run(
-                self.repo_id, name, hook, result.seconds, len(result.value) if result.ok else 0, result.error, commits
+                self.repo_id,
+                name,
+                hook,
+                result.seconds,
+                len(result.value) if result.ok else 0,
+                result.error,
+                commits,
+                as_of=self.history().now if hook == "mine_patterns" else None,
             )
             results.append(result)
         return results

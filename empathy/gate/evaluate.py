@@ -245,6 +245,8 @@ def decide_gate(
     head_sha = _resolve(ws, head, "head")
     merge_base = _merge_base(ws, base_sha, head_sha)
     change = range_change(ws.repo, f"{merge_base}..{head_sha}")
+    # The same inputs give the same verdict on any day: unless `as_of` is set, the analysis is as of the head.
+    ws.pin_analysis_time(head_time_of(ws, head_sha))
     refreshed = ws.refresh(remine_commits=settings.remine_commits)
     ingest = refreshed.ingest
     mined = refreshed.mined is not None

@@ -557,7 +557,7 @@ def test_init_does_not_overwrite_without_force(project: RepoBuilder) -> None:
 
 
 def run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
     return subprocess.run(
         [sys.executable, "-m", "empathy", *map(str, args)],
         capture_output=True,
@@ -591,3 +591,15 @@ def test_python_m_empathy_outside_a_repository(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert "error:" in proc.stderr and "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_usage_errors_exit_4_and_the_readme_table_says_so(tmp_path: Path) -> None:
+    """2 is "not a repository" (README's table); a usage error is 4, "configuration or usage error"."""
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+    assert "2 not a repository" in readme and "4 configuration or usage error" in readme
+    assert invoke("--no-such-option").exit_code == 4
+    assert invoke("feedback").exit_code == 4  # a missing argument
+    assert invoke("analyze", "--top", "many", tmp_path).exit_code == 4  # a bad value
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert invoke("analyze", plain).exit_code == 2

@@ -362,7 +362,10 @@ def test_python_m_empathy_findings_bad_range(project: RepoBuilder, tmp_path: Pat
         [sys.executable, "-m", "empathy", "findings", "--json", "--range", "nope..HEAD", str(project.path)],
         capture_output=True,
         text=True,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}, "COLUMNS": "300"},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"},
+            "COLUMNS": "300",
+        },
         cwd=tmp_path,
         timeout=120,
         check=False,
@@ -378,7 +381,7 @@ def test_closed_stdout_is_not_an_internal_error(project: RepoBuilder, tmp_path: 
         [sys.executable, "-m", "empathy", "forecast", "--json", str(project.path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")},
+        env={k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"},
         cwd=tmp_path,
     )
     assert proc.stdout is not None

@@ -133,7 +133,7 @@ def test_a_cli_run_that_must_wait_says_so(template: Path, tmp_path: Path) -> Non
     shutil.copytree(template, repo, symlinks=True)
     url = f"sqlite:///{tmp_path / 'store.db'}"
     ws = open_workspace(repo, {"database_url": url})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
     env["EMPATHY_DATABASE_URL"] = url
     with repository_lock(ws.store.engine, ws.repo.key):
         proc = subprocess.Popen(

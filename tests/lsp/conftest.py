@@ -55,7 +55,7 @@ async def session(
     """A started, initialized server for ``root``; shut down cleanly afterwards."""
     import os
 
-    server_env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
     server_env.update(env or {})
     config = ClientServerConfig(server_command=SERVER, server_env=server_env)
     client = await config.start()

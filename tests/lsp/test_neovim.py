@@ -22,7 +22,7 @@ def test_neovim_shows_empathy_diagnostics(template: Path, tmp_path: Path, folder
     project = tmp_path / folder
     shutil.copytree(template, project, symlinks=True)
     out = tmp_path / "diagnostics.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
     env.update(
         EMPATHY_TEST_FILE=str(project / "core.py"),
         EMPATHY_TEST_ROOT=str(project),

@@ -72,15 +72,34 @@ class FileInfo:
 class History:
     """Commits in ingest order (parents first) and the files they touched."""
 
-    def __init__(self, commits: list[CommitInfo], files: dict[int, FileInfo], labels: CommitLabels | None = None):
+    def __init__(
+        self,
+        commits: list[CommitInfo],
+        files: dict[int, FileInfo],
+        labels: CommitLabels | None = None,
+        at: int | None = None,
+    ):
         self.commits = commits
         self.files = files
         #: every commit's label; a history built without one labels its commits by their own facts
         self.labels = labels if labels is not None else label_history(commits, None)
+        #: when the analysis happens (the clock, or a replay's time); None: the newest commit's time
+        self.at = at
+
+    @property
+    def newest(self) -> int:
+        """The newest commit's time (0 without commits)."""
+        return max((c.committed_at for c in self.commits), default=0)
 
     @property
     def now(self) -> int:
-        return max((c.committed_at for c in self.commits), default=0)
+        """The time windows, ages and "days ago" count back from: the analysis time, never before the newest commit.
+
+        A repository quiet for a year has had no commit in the last year, and
+        saying so (rather than measuring from its last commit) is the truth.
+        """
+        newest = self.newest
+        return newest if self.at is None else max(self.at, newest)
 
     def non_merge(self, bulk: bool = True) -> Iterator[CommitInfo]:
         """Commits with a diff; ``bulk=False`` also leaves out mechanical sweeps."""
@@ -132,8 +151,14 @@ class History:
         return History(kept, self.files, self.labels)
 
 
-def load_history(store: Store, repo_id: int, label: Callable[[list[CommitInfo]], CommitLabels]) -> History:
-    """The whole ingested history, labelled by ``label`` (the workspace passes the repository's conventions)."""
+def load_history(
+    store: Store, repo_id: int, label: Callable[[list[CommitInfo]], CommitLabels], at: int | None = None
+) -> History:
+    """The whole ingested history, labelled by ``label`` (the workspace passes the repository's conventions).
+
+    ``at`` is the analysis time (None: the newest commit's time).
+    """
+    analysis_time = at
     commits_t = CommitRow.__table__  # type: ignore[attr-defined]
     changes_t = ChangeRow.__table__  # type: ignore[attr-defined]
     files_t = FileRow.__table__  # type: ignore[attr-defined]
@@ -155,9 +180,9 @@ def load_history(store: Store, repo_id: int, label: Callable[[list[CommitInfo]],
             .where(commits_t.c.repo_id == repo_id)
             .order_by(commits_t.c.seq)
         )
-        for cid, sha, name, email, at, ct, msg, merge, parents in rows:
+        for cid, sha, name, email, authored, ct, msg, merge, parents in rows:
             parent_shas = tuple((parents or "").split())
-            info = CommitInfo(len(commits), sha, name, email, at, ct, msg, bool(merge), [], parent_shas)
+            info = CommitInfo(len(commits), sha, name, email, authored, ct, msg, bool(merge), [], parent_shas)
             commits.append(info)
             by_id[cid] = info
         for commit_id, file_id, path, added, deleted, old_path in conn.execute(
@@ -179,4 +204,4 @@ def load_history(store: Store, repo_id: int, label: Callable[[list[CommitInfo]],
                 select(files_t.c.id, files_t.c.path, files_t.c.deleted).where(files_t.c.repo_id == repo_id)
             )
         }
-    return History(commits, files, label(commits))
+    return History(commits, files, label(commits), at=analysis_time)

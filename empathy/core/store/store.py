@@ -215,6 +215,7 @@ class Store:
         results: int,
         error: str | None,
         commits: int | None = None,
+        as_of: int | None = None,
     ) -> None:
         with self.session() as s:
             row = s.exec(
@@ -225,7 +226,7 @@ class Store:
                 )
             ).first() or PluginRunRow(repo_id=repo_id, plugin=plugin, hook=hook, ran_at=0)
             row.ran_at, row.seconds, row.results, row.error = int(time.time()), seconds, results, error
-            row.commits = commits
+            row.commits, row.as_of = commits, as_of
             s.add(row)
             s.commit()
 

@@ -147,6 +147,9 @@ class PluginRunRow(SQLModel, table=True):
     #: commits ingested when this run started (None before migration 0009): a miner is stale
     #: once the history has grown by ``remine_commits`` since its last successful run
     commits: int | None = None
+    #: the analysis time (unix) a miner's run described (None before migration 0010): a run for
+    #: another day, or another replay time, no longer describes the windows asked for now
+    as_of: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class SzzRow(SQLModel, table=True):

@@ -68,7 +68,8 @@ def file_forecast(
             history,
             ws.is_python_source,
             days,
-            forecast_key(ws.settings),
+            # a forecast is as of a day: tomorrow's windows end a day later, so it is computed again
+            f"{forecast_key(ws.settings)}|day={history.now // 86_400}",
             emit=ws.emit,
         )
     else:

@@ -55,7 +55,11 @@ class Refresh:
 
 
 def stale_miners(ws: Workspace, remine_commits: int | None = None) -> list[str]:
-    """The enabled miners whose patterns no longer describe the ingested history (the one rule)."""
+    """The enabled miners whose patterns no longer describe the history as of now (the one rule).
+
+    Stale: never run, failed, the history grew by ``remine_commits`` since, or
+    mined for another analysis day (the clock moved their windows on, or a replay asks another day).
+    """
     every = int(ws.settings["remine_commits"] if remine_commits is None else remine_commits)
     commits = ws.store.refresh_repository(ws.repo_id).commit_count
     last = {
@@ -63,10 +67,20 @@ def stale_miners(ws: Workspace, remine_commits: int | None = None) -> list[str]:
         for run in ws.store.plugin_runs()
         if run.repo_id == ws.repo_id and run.hook == "mine_patterns"
     }
+    # Windows end at the analysis time: a pattern mined for another day (yesterday's clock, or another
+    # replay time) describes another window ("commits in the last 365 days"), so it is mined again.
+    today = ws.history().now // 86_400
     stale: list[str] = []
     for name in ws.host.implementations("mine_patterns"):
         run = last.get(name)
-        if run is None or run.error is not None or run.commits is None or commits - run.commits >= max(1, every):
+        if (
+            run is None
+            or run.error is not None
+            or run.commits is None
+            or commits - run.commits >= max(1, every)
+            or run.as_of is None
+            or run.as_of // 86_400 != today
+        ):
             stale.append(name)
     return stale
 
