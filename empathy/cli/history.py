@@ -68,7 +68,8 @@ def analyze(
         )
         return
     out.print(
-        f"[bold]{ws.repo.key}[/] at {ws.repo.head[:12]}: {ingest_report.total_commits} commits "
+        # the checkout being analysed (its store identity, the origin remote, is in --json as "repository")
+        f"[bold]{escape(str(ws.repo.root))}[/] at {ws.repo.head[:12]}: {ingest_report.total_commits} commits "
         f"({ingest_report.new_commits} new, {ingest_report.seconds:.1f} s), "
         f"{len(patterns)} patterns",
         highlight=False,

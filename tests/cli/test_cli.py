@@ -97,6 +97,8 @@ def test_analyze_table(project: RepoBuilder, tmp_path: Path) -> None:
     assert result.exit_code == 0
     out = flat(result.stdout)
     assert "8 commits (8 new" in out
+    # the header names the checkout being analysed, not its origin remote
+    assert out.startswith(f"{project.path} at ")
     assert "coupling" in out and "hotspot" in out and "a.py" in out
     assert "changed together in 6 commits" in out
 
