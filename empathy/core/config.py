@@ -29,10 +29,12 @@ __all__ = ["CORE_SETTINGS", "SettingSpec", "Settings", "load_settings"]
 
 @dataclass(frozen=True)
 class SettingSpec:
-    """A known top-level setting: its default and what it is for."""
+    """A known top-level setting: its default, what it is for, and the least value that makes sense."""
 
     default: Any
     help: str
+    #: numbers below this are refused where they are set (a negative window or time-out means nothing)
+    minimum: float | None = None
 
 
 #: The keyword rule empathy used before commit labels (a fix word anywhere in the message, unless the
@@ -44,9 +46,7 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "database_url": SettingSpec(
         "", "SQLAlchemy URL of the store; empty means SQLite inside the repository's git directory"
     ),
-    "repo_key": SettingSpec(
-        "", "identity of the repository in a shared store; empty means the origin URL or the path"
-    ),
+    "repo_key": SettingSpec("", "identity of the repository in a shared store; empty means the origin URL or the path"),
     "fix_pattern": SettingSpec(
         "", "regex (case-insensitive) on the message that marks a fix, over the built-in commit labels (empty: none)"
     ),
@@ -80,14 +80,14 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
         "when the analysis happens: empty for now (the clock), `last-commit` for the newest commit's time "
         "(replays, tests), or a day YYYY-MM-DD; windows, ages and 'days ago' count back from it",
     ),
-    "window_days": SettingSpec(365, "recent window for churn, hotspots and activity"),
-    "horizon_days": SettingSpec(90, "forecast horizon: the probability of a bug fix within this many days"),
-    "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned"),
+    "window_days": SettingSpec(365, "recent window for churn, hotspots and activity", minimum=1),
+    "horizon_days": SettingSpec(90, "forecast horizon: the probability of a bug fix within this many days", minimum=1),
+    "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned", minimum=0.001),
     "disable_plugins": SettingSpec([], "plugin ids not to load"),
     "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),
-    "top": SettingSpec(20, "rows shown by `empathy analyze`"),
+    "top": SettingSpec(20, "rows shown by `empathy analyze`", minimum=1),
     "remine_commits": SettingSpec(
-        1, "re-run a miner once this many commits were ingested since its last successful run"
+        1, "re-run a miner once this many commits were ingested since its last successful run", minimum=1
     ),
     "partner_min_share": SettingSpec(
         0.5,
@@ -178,7 +178,13 @@ class Settings:
         if name not in CORE_SETTINGS:
             self.unknown[name] = source
             return
-        _check_type(name, value, CORE_SETTINGS[name].default, source)
+        spec = CORE_SETTINGS[name]
+        _check_type(name, value, spec.default, source)
+        if spec.minimum is not None and value < spec.minimum:
+            raise ConfigError(
+                f"{source}: {name} = {value!r} is out of range",
+                f"{name} must be at least {spec.minimum:g} ({spec.help})",
+            )
         self.values[name] = value
         self.sources[name] = source
 

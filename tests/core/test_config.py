@@ -221,3 +221,23 @@ def test_the_new_name_wins_over_the_old_one_in_the_environment(tmp_path: Path) -
     assert settings["repo_key"] == "new"
     env_only = load_settings(tmp_path, environ={"EMPATHY_REPO_ID": "old"})
     assert env_only["repo_key"] == "old" and env_only.deprecations
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "name"),
+    [
+        ("window_days = -5\n", {}, "window_days"),
+        ("top = 0\n", {}, "top"),
+        ("", {"EMPATHY_PLUGIN_TIMEOUT": "-1"}, "plugin_timeout"),
+        ("", {"EMPATHY_HORIZON_DAYS": "0"}, "horizon_days"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_where_they_are_set(
+    tmp_path: Path, text: str, environ: dict[str, str], name: str
+) -> None:
+    if text:
+        write(tmp_path, ".empathy.toml", text)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(tmp_path, environ=environ)
+    assert f"{name} = " in str(exc.value) and "is out of range" in str(exc.value)
+    assert "must be at least" in exc.value.hint
