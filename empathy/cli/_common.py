@@ -110,6 +110,8 @@ def open_ws(path: Path | str, database_url: str | None = None, **overrides: Any)
     ws = open_workspace(path, values or None)
     for line in ws.settings.deprecations:
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+    for line in ws.settings.typos(ws.host.infos):
+        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
     return ws
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,28 @@ class Settings:
                 self._plugin_layers.append((source, value))
                 continue
             self.set(name, value, source)
+
+    def typos(self, plugin_ids: Iterable[str]) -> list[str]:
+        """One sentence per setting or plugin section nobody reads, naming the nearest valid name.
+
+        Every command says them (not only ``empathy config show``): a typo in a
+        settings file otherwise changes nothing, silently.
+        """
+        import difflib
+
+        out: list[str] = []
+        for name, source in sorted(self.unknown.items()):
+            near = difflib.get_close_matches(name, sorted(CORE_SETTINGS), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            out.append(f"{source}: unknown setting {name!r} is ignored{hint}")
+        known = sorted(set(plugin_ids))
+        for source, sections in self._plugin_layers:
+            for section in sorted(sections):
+                if section not in known:
+                    near = difflib.get_close_matches(section, known, n=1)
+                    hint = f"; did you mean {near[0]!r}?" if near else f" (loaded plugins: {', '.join(known)})"
+                    out.append(f"{source}: [plugins.{section}] names no loaded plugin and is ignored{hint}")
+        return out
 
     def add_plugin_defaults(self, plugin: str, defaults: Mapping[str, Any]) -> None:
         self._plugin_defaults.setdefault(plugin, {}).update(defaults)

@@ -224,7 +224,7 @@ def test_config_show_table_warns_about_unknown_settings(project: RepoBuilder) ->
     result = invoke("config", "show", project.path)
     assert result.exit_code == 0
     assert "window_days" in result.stdout
-    assert "unknown setting 'windw_days' in .empathy.toml" in flat(result.stderr)
+    assert ".empathy.toml: unknown setting 'windw_days' is ignored; did you mean 'window_days'?" in flat(result.stderr)
 
 
 # -- plugins -------------------------------------------------------------------
@@ -605,3 +605,15 @@ def test_usage_errors_exit_4_and_the_readme_table_says_so(tmp_path: Path) -> Non
     plain = tmp_path / "plain"
     plain.mkdir()
     assert invoke("analyze", plain).exit_code == 2
+
+
+def test_every_command_names_a_typo_in_the_settings(repo: RepoBuilder, tmp_path: Path) -> None:
+    """A misspelt key or plugin section changes nothing; every command says so, with the nearest valid name."""
+    repo.commit("one", {"a.py": "a = 1\n"})
+    (repo.path / ".empathy.toml").write_text("windows_days = 30\n[plugins.churnn]\ntop_share = 0.5\n", encoding="utf-8")
+    result = invoke("commits", "--json", "-C", repo.path, env=db_env(tmp_path, "s.db"))
+    assert result.exit_code == 0, result.output
+    err = flat(result.stderr)
+    assert "unknown setting 'windows_days' is ignored; did you mean 'window_days'?" in err
+    assert "[plugins.churnn] names no loaded plugin and is ignored; did you mean 'churn'?" in err
+    json.loads(result.stdout)  # stdout stays clean JSON
