@@ -5,27 +5,35 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from empathy.cli._common import JsonOpt, PathArg, RepoOpt, emit_json, err, handle_errors, open_ws, out
 from empathy.core.workspace import rank_patterns
 
 __all__ = ["patterns_app"]
 
+class _ListByDefault(TyperGroup):
+    """``empathy patterns [PATH] [--json] ...`` means ``empathy patterns list [PATH] [--json] ...``.
+
+    README shows both spellings; a group otherwise refuses list's options and
+    takes a path for an unknown subcommand.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        if not any(a in self.commands or a in ("--help", "-h") for a in args):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
 patterns_app = typer.Typer(
-    help="The pattern library: list, export and import persisted patterns.", invoke_without_command=True
+    help="The pattern library: list (the default), export and import persisted patterns.",
+    cls=_ListByDefault,
 )
-
-
-@patterns_app.callback()
-def patterns_default(ctx: typer.Context) -> None:
-    """List the stored patterns when no subcommand is given."""
-    if ctx.invoked_subcommand is None:
-        patterns_list(Path("."), False, None, False)
 
 
 @patterns_app.command("list")
@@ -77,12 +85,24 @@ def patterns_export(
 @patterns_app.command("import")
 @handle_errors
 def patterns_import(
-    file: Annotated[Path, typer.Argument(help="A file written by `patterns export`.")], repo: RepoOpt = Path(".")
+    file: Annotated[Path, typer.Argument(help="A file written by `patterns export`.")],
+    repo: RepoOpt = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Import an export made from another repository.")
+    ] = False,
 ) -> None:
-    """Import patterns exported from this or another repository (upsert by key)."""
-    from empathy.core.patterns_io import load_patterns
+    """Import patterns exported from this repository (upsert by key); another repository's needs --force."""
+    from empathy.core.errors import PatternFileError
+    from empathy.core.patterns_io import exported_from, load_patterns
 
     patterns = load_patterns(file)
     ws = open_ws(repo)
+    source = exported_from(file)
+    foreign = source is not None and source != ws.repo.key
+    if foreign and not force:
+        raise PatternFileError(
+            f"{file} was exported from {source}, not from {ws.repo.key}: its files and commits are another history's",
+            "add --force to import it anyway (the patterns are kept under this repository)",
+        )
     count = ws.store.import_patterns(ws.repo_id, patterns)
-    out.print(f"imported {count} patterns into {ws.repo.key}")
+    out.print(f"imported {count} patterns into {ws.repo.key}" + (f" (exported from {source})" if foreign else ""))

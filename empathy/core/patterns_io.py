@@ -31,6 +31,13 @@ def dump_patterns(repository: str, patterns: list[Pattern], exported_at: float) 
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
+def exported_from(path: Path) -> str | None:
+    """The repository key an export names (call after :func:`load_patterns` accepted the file)."""
+    data = json.loads(path.read_bytes().decode("utf-8"))
+    value = data.get("repository") if isinstance(data, dict) else None
+    return str(value) if value else None
+
+
 def load_patterns(path: Path) -> list[Pattern]:
     try:
         raw = path.read_bytes()

@@ -109,6 +109,14 @@ def test_analyze_counts_usage_of_shown_patterns(project: RepoBuilder, tmp_path: 
     invoke("analyze", "--json", project.path, env=env)
     listed = json.loads(invoke("patterns", "list", "--json", project.path, env=env).stdout)
     assert {p["key"]: p["usage_count"] for p in listed} == {p["key"]: 2 for p in shown}
+    # README's short spelling is the same command: `empathy patterns [PATH] [--kind K] [--all] [--json]`
+    short = invoke("patterns", "--json", project.path, env=env)
+    assert short.exit_code == 0, short.output
+    assert json.loads(short.stdout) == listed
+    kinds = {
+        p["kind"] for p in json.loads(invoke("patterns", project.path, "--kind", "hotspot", "--json", env=env).stdout)
+    }
+    assert kinds == {"hotspot"}
 
 
 def test_analyze_outside_a_repository_exits_2_with_a_hint(tmp_path: Path) -> None:
@@ -174,10 +182,10 @@ def test_version() -> None:
         (["plugins"], "List plugins: name, version, hooks, enabled"),
         (["config"], "Inspect the effective settings"),
         (["config", "show"], "Print every setting, its value and where it came from"),
-        (["patterns"], "The pattern library: list, export and import"),
+        (["patterns"], "The pattern library: list (the default), export and import"),
         (["patterns", "list"], "List the stored patterns"),
         (["patterns", "export"], "Export every stored pattern"),
-        (["patterns", "import"], "Import patterns exported from this or another repository"),
+        (["patterns", "import"], "Import patterns exported from this repository"),
     ],
 )
 def test_help_of_each_command_states_its_purpose(command: list[str], purpose: str) -> None:
@@ -422,6 +430,20 @@ def test_export_import_round_trip_is_exact(project: RepoBuilder, tmp_path: Path)
     second = export(project.path, tmp_path / "b.json", env_b)
     assert second["patterns"] == first["patterns"]
     assert second["repository"] == first["repository"]
+
+
+def test_importing_another_repositorys_export_needs_force(project: RepoBuilder, tmp_path: Path) -> None:
+    env_a, env_b = db_env(tmp_path, "a.db"), db_env(tmp_path, "b.db")
+    invoke("analyze", "--json", project.path, env=env_a)
+    data = export(project.path, tmp_path / "a.json", env_a)
+    data["repository"] = "github.com/someone/else"
+    (tmp_path / "other.json").write_text(json.dumps(data), encoding="utf-8")
+    refused = invoke("patterns", "import", tmp_path / "other.json", "-C", project.path, env=env_b)
+    assert refused.exit_code == 6
+    assert "was exported from github.com/someone/else" in flat(refused.stderr) and "--force" in flat(refused.stderr)
+    assert json.loads(invoke("patterns", "--json", project.path, env=env_b).stdout) == []  # nothing imported
+    forced = invoke("patterns", "import", tmp_path / "other.json", "--force", "-C", project.path, env=env_b)
+    assert forced.exit_code == 0 and "(exported from github.com/someone/else)" in flat(forced.stdout)
 
 
 def test_round_trip_keeps_inactive_patterns_inactive(project: RepoBuilder, tmp_path: Path) -> None:
