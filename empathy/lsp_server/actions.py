@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types as t
 from pygls.workspace import TextDocument
 
-from empathy.core.ignore import ignore_comment
+from empathy.core.ignore import comment_marker, ignore_comment
 from empathy.core.model import CodeAction
 
 __all__ = ["COMMAND_FEEDBACK", "COMMAND_OPEN", "diagnostic_actions", "ignore_edit", "plugin_action"]
@@ -48,8 +48,26 @@ def ignore_edit(doc: TextDocument, code: str, path: str, line: int | None) -> t.
             new = f"{text}  {ignore_comment(path, code)}"
         rng = doc.range_to_client_units(_server_range(index, 0, index, len(text)))
         return t.TextEdit(range=rng, new_text=new)
+    marker = comment_marker(path)
+    # An ignore comment already in the header (before any code): extend it, never add a second line.
+    for index, raw in enumerate(lines):
+        text = raw.rstrip("\r\n")
+        stripped = text.strip()
+        if stripped and not stripped.startswith(marker):
+            break  # the first line of code: the header ends here
+        existing = _EXISTING.search(text)
+        if existing is not None and stripped.startswith(marker):
+            codes = [c.strip() for c in existing.group(1).split(",") if c.strip()]
+            if code not in codes:
+                text = text[: existing.start(1)] + ", ".join([*codes, code]) + text[existing.end(1) :]
+            rng = doc.range_to_client_units(_server_range(index, 0, index, len(raw.rstrip("\r\n"))))
+            return t.TextEdit(range=rng, new_text=text)
+    # Below a shebang or an encoding line (which must stay first) and below a licence or copyright
+    # header (the leading block of comment lines), still before the first line of code.
     index = 0
     while index < min(len(lines), 2) and _HEADER_SKIP.match(lines[index]):
+        index += 1
+    while index < len(lines) and lines[index].strip().startswith(marker):
         index += 1
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     return t.TextEdit(
