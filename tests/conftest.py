@@ -16,6 +16,10 @@ from tests.gitrepo import RepoBuilder
 #: The gate's learned-from histories are shared by tests/gate and tests/ci_action (built once a session).
 pytest_plugins = ["tests.gate_fixtures"]
 
+# Set for the whole session, not only per test: module-scoped fixtures (a workspace shared by a
+# module's tests) are built before the per-test fixture below runs.
+os.environ["EMPATHY_AS_OF"] = "last-commit"
+
 POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -28,7 +32,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     tests of the clock itself set ``as_of`` back to "".
     """
     for name in list(os.environ):
-        if name.startswith("EMPATHY_") and name != "EMPATHY_TEST_POSTGRES_URL":
+        if name.startswith("EMPATHY_") and name not in ("EMPATHY_TEST_POSTGRES_URL", "EMPATHY_AS_OF"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMPATHY_AS_OF", "last-commit")
 

@@ -269,6 +269,11 @@ class Workspace:
             return self._pinned_at
         return resolve_as_of(str(self.settings["as_of"]))
 
+    def _mined_as_of(self) -> int | None:
+        """What a miner's run records as its analysis time: ``now``, or None as of the last commit."""
+        history = self.history()
+        return None if history.at is None else history.now
+
     def pin_analysis_time(self, at: int) -> None:
         """Analyse as of ``at`` unless the ``as_of`` setting names a time itself (the gate pins its head's time).
 
@@ -331,7 +336,8 @@ class Workspace:
                 len(result.value) if result.ok else 0,
                 result.error,
                 commits,
-                as_of=self.history().now if hook == "mine_patterns" else None,
+                # the analysis time the patterns describe (None: as of the last commit)
+                as_of=self._mined_as_of() if hook == "mine_patterns" else None,
             )
             results.append(result)
         return results

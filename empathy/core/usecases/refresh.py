@@ -68,8 +68,11 @@ def stale_miners(ws: Workspace, remine_commits: int | None = None) -> list[str]:
         if run.repo_id == ws.repo_id and run.hook == "mine_patterns"
     }
     # Windows end at the analysis time: a pattern mined for another day (yesterday's clock, or another
-    # replay time) describes another window ("commits in the last 365 days"), so it is mined again.
-    today = ws.history().now // 86_400
+    # replay day) describes another window ("commits in the last 365 days"), so it is mined again.  As of
+    # the last commit (as_of = "last-commit", recorded as None) the commits themselves move the window,
+    # and remine_commits decides as before.
+    at = ws.history().at
+    today = None if at is None else ws.history().now // 86_400
     stale: list[str] = []
     for name in ws.host.implementations("mine_patterns"):
         run = last.get(name)
@@ -78,8 +81,8 @@ def stale_miners(ws: Workspace, remine_commits: int | None = None) -> list[str]:
             or run.error is not None
             or run.commits is None
             or commits - run.commits >= max(1, every)
-            or run.as_of is None
-            or run.as_of // 86_400 != today
+            or (run.as_of is None) != (today is None)
+            or (run.as_of is not None and run.as_of // 86_400 != today)
         ):
             stale.append(name)
     return stale
