@@ -289,16 +289,19 @@ class Workspace:
         """A sentence for a repository with no commit for ``min_days`` or more before the analysis time."""
         from empathy.core.helpers import date
 
-        history = self.history()
-        if not history.commits:
+        # one query, not a history load: commands that only ingest (a pre-commit hook) stay fast
+        newest = self.store.newest_commit_time(self.repo_id)
+        at = self.analysis_time()
+        if newest is None or at is None:
             return None
-        idle = (history.now - history.newest) // 86_400
+        now = max(at, newest)
+        idle = (now - newest) // 86_400
         if idle < min_days:
             return None
         span = f"{idle // 30} months" if idle >= 60 else f"{idle} days"
         return (
-            f"no commit for {span} (the last on {date(history.newest)}): windows such as 'the last 365 days' "
-            f"end on {date(history.now)}, so recent activity is low; `as_of = \"last-commit\"` measures from "
+            f"no commit for {span} (the last on {date(newest)}): windows such as 'the last 365 days' "
+            f"end on {date(now)}, so recent activity is low; `as_of = \"last-commit\"` measures from "
             "the last commit instead"
         )
 

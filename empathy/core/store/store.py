@@ -73,6 +73,14 @@ class Store:
         with self.session() as s:
             return s.exec(select(RepositoryRow).where(RepositoryRow.key == key)).first()
 
+    def newest_commit_time(self, repo_id: int) -> int | None:
+        """The newest ingested commit's time (one indexed query; None before the first ingest)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa_select(func.max(CommitRow.committed_at)).where(col(CommitRow.repo_id) == repo_id)
+            ).scalar()
+        return None if value is None else int(value)
+
     def refresh_repository(self, repo_id: int) -> RepositoryRow:
         with self.session() as s:
             row = s.get(RepositoryRow, repo_id)
