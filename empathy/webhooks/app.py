@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +23,8 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi import Path as FPath
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
@@ -278,8 +281,32 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     _routes(app)
     return app
+
+
+def _finite(value: Any) -> Any:
+    """The value with NaN and the infinities as null: what strict JSON can carry."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 (``{"detail": [...]}``), safe for any input.
+
+    The default handler echoes the offending input; a body with ``NaN`` or
+    ``Infinity`` (which Python's JSON reader accepts) then cannot be written
+    back as JSON and the client got a 500 instead of its 422.
+    """
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [_finite(jsonable_encoder(_finite(e))) for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def _routes(app: FastAPI) -> None:

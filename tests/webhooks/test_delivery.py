@@ -228,3 +228,17 @@ def test_bad_subscriptions_are_422(make_service: Callable[..., Running], receive
     running = make_service()
     answer = running.client.post("/v1/endpoints", json={"url": receiver.url, **bad}, headers=running.auth)
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize("raw", ['{"url": NaN}', '{"url": "%s", "max_concurrency": Infinity}', '{"url": -Infinity}'])
+def test_nan_and_infinity_are_a_422_not_a_500(
+    make_service: Callable[..., Running], receiver: Receiver, raw: str
+) -> None:
+    """Python's JSON reader accepts them; the 422 that names the field must still be valid JSON."""
+    running = make_service()
+    body = raw % receiver.url if "%s" in raw else raw
+    headers = {**running.auth, "content-type": "application/json"}
+    answer = running.client.post("/v1/endpoints", content=body, headers=headers)
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert error["loc"][0] == "body" and error["input"] is None
