@@ -86,6 +86,30 @@ def plugins(json_output: JsonOpt = False, path: PathArg = Path(".")) -> None:
         )
     out.print(table)
 
+_SECRET_WORDS = ("secret", "token", "password", "api_key")
+
+
+def _masked(name: str, value: Any) -> Any:
+    """Secrets shown as set or not, never their value; a URL keeps everything but its password.
+
+    `config show` output ends up in bug reports and CI logs.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    last = name.rsplit(".", 1)[-1].lower()
+    if any(word in last for word in _SECRET_WORDS):
+        return "***"
+    if last.endswith("_url") and "@" in value:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(value).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "***"
+    return value
+
+
 @config_app.command("show")
 @handle_errors
 def show(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
@@ -98,6 +122,8 @@ def show(path: PathArg = Path("."), json_output: JsonOpt = False) -> None:
     for plugin in s.all_plugin_sections():
         for key, (value, source) in s.plugin_with_sources(plugin).items():
             rows.append({"name": f"plugins.{plugin}.{key}", "value": value, "source": source})
+    for row in rows:
+        row["value"] = _masked(row["name"], row["value"])
     if json_output:
         emit_json({"settings": rows, "unknown": s.unknown})
         return

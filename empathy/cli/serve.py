@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -151,13 +152,18 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def _spawn_worker(repo: Path, config: Any, index: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "empathy", "worker", "--repo", str(repo), "--database-url", config.database_url]
-    if config.redis_url:
-        command += ["--redis-url", config.redis_url]
+    """A worker process; the database and Redis URLs (which may hold passwords) go by environment.
+
+    On a command line they would be readable by every user of the machine (``ps``).
+    """
+    command = [sys.executable, "-m", "empathy", "worker", "--repo", str(repo)]
     for subnet in config.allowed_subnets:
         command += ["--allow-subnet", subnet]
     command += ["--name", f"{socket.gethostname()}:worker-{index}"]
-    return subprocess.Popen(command)
+    env = dict(os.environ, EMPATHY_PLUGIN_WEBHOOKS_DATABASE_URL=config.database_url)
+    if config.redis_url:
+        env["EMPATHY_PLUGIN_WEBHOOKS_REDIS_URL"] = config.redis_url
+    return subprocess.Popen(command, env=env)
 
 
 def worker(

@@ -639,3 +639,27 @@ def test_every_command_names_a_typo_in_the_settings(repo: RepoBuilder, tmp_path:
     assert "unknown setting 'windows_days' is ignored; did you mean 'window_days'?" in err
     assert "[plugins.churnn] names no loaded plugin and is ignored; did you mean 'churn'?" in err
     json.loads(result.stdout)  # stdout stays clean JSON
+
+
+def test_config_show_never_prints_a_secret(project: RepoBuilder, postgres_url: str) -> None:
+    """Its output ends up in bug reports and CI logs: secrets show as ***, URLs without their password."""
+    from sqlalchemy.engine import make_url
+
+    with_password = make_url(postgres_url).set(password="hunter2").render_as_string(hide_password=False)
+    env = {
+        "EMPATHY_DATABASE_URL": with_password,  # trust auth on the test server ignores the password
+        "EMPATHY_PLUGIN_WEBHOOKS_GITHUB_SECRET": "gh-s3cret",
+        "EMPATHY_PLUGIN_WEBHOOKS_GITHUB_TOKEN": "ghs_t0ken",
+        "EMPATHY_PLUGIN_WEBHOOKS_REDIS_URL": "redis://:r3dispw@127.0.0.1:6379/0",
+    }
+    for args in (["config", "show", project.path], ["config", "show", "--json", project.path]):
+        result = invoke(*args, env=env)
+        assert result.exit_code == 0, result.output
+        text = result.stdout + result.stderr
+        assert not any(secret in text for secret in ("hunter2", "gh-s3cret", "ghs_t0ken", "r3dispw"))
+    rows = {
+        r["name"]: r["value"]
+        for r in json.loads(invoke("config", "show", "--json", project.path, env=env).stdout)["settings"]
+    }
+    assert rows["plugins.webhooks.github_secret"] == "***" and rows["plugins.webhooks.github_token"] == "***"
+    assert rows["database_url"].endswith(make_url(postgres_url).database) and ":***@" in rows["database_url"]

@@ -128,12 +128,21 @@ def test_serve_with_workers_stops_its_workers_on_sigterm(postgres_url: str, tmp_
             children = _children(server.pid)
             time.sleep(0.2)
         assert len(children) == 2
+        # the URLs (which may carry passwords) are not on the workers' command lines, where `ps` shows them
+        for pid in children:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            assert "worker" in cmdline and "postgresql" not in cmdline and "redis://" not in cmdline
         while time.time() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"] == {"database": True, "redis": True}:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        # still running a few seconds on (not exited, not a zombie): they found their database through
+        # the environment (a worker without one exits at once with code 12)
+        for _ in range(10):
+            time.sleep(0.5)
+            assert all(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] in "RS" for pid in children)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 128 + signal.SIGTERM
         time.sleep(0.5)
