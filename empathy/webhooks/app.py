@@ -46,6 +46,7 @@ from empathy.webhooks.catalog import CATALOG, OPERATIONAL, valid_type
 from empathy.webhooks.config import ServiceConfig
 from empathy.webhooks.delivery import DeliveryWorker, RetryPolicy
 from empathy.webhooks.github import GateRunner, GithubProcessor
+from empathy.webhooks.guard import RequestGuard
 from empathy.webhooks.models import (
     AttemptOut,
     EndpointIn,
@@ -282,6 +283,10 @@ def create_app(
     )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    # the key before the body, and every body capped (docs/webhooks.md, "Secrets" and "Limits")
+    app.add_middleware(
+        RequestGuard, check_key=lambda key: outbox.check_api_key(service.store, key), max_body=MAX_BODY
+    )
     _routes(app)
     return app
 

@@ -242,3 +242,28 @@ def test_nan_and_infinity_are_a_422_not_a_500(
     assert answer.status_code == 422
     (error,) = answer.json()["detail"]
     assert error["loc"][0] == "body" and error["input"] is None
+
+
+def test_the_key_is_checked_before_the_body_and_every_body_is_capped(
+    make_service: Callable[..., Running], receiver: Receiver
+) -> None:
+    """An unknown caller's body is never read (no key: 401, even for a body that is not JSON); a big one is 413."""
+    from empathy.webhooks.guard import MAX_API_BODY
+
+    running = make_service()
+    json_type = {"content-type": "application/json"}
+    assert running.client.post("/v1/endpoints", content=b"{not json", headers=json_type).status_code == 401
+    big = b'{"url": "' + b"x" * (2 * MAX_API_BODY) + b'"}'
+    refused = running.client.post("/v1/endpoints", content=big, headers=json_type)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    too_big = running.client.post("/v1/endpoints", content=big, headers={**running.auth, **json_type})
+    assert too_big.status_code == 413
+
+    def chunks() -> Any:  # no Content-Length: the limit is counted while reading
+        for _ in range(3):
+            yield b" " * MAX_API_BODY
+
+    streamed = running.client.post("/v1/endpoints", content=chunks(), headers={**running.auth, **json_type})
+    assert streamed.status_code == 413
+    ok = running.client.post("/v1/endpoints", json={"url": receiver.url}, headers=running.auth)
+    assert ok.status_code == 201  # a normal request still passes
