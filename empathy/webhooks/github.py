@@ -222,8 +222,21 @@ class GithubProcessor:
         environment = str(status.get("environment") or deployment.get("environment") or "default")
         sha = str(deployment.get("sha") or "")
         ws = self._workspace(payload)
+        # GitHub's delivery id is not signed: the same signed status re-posted under new delivery ids
+        # must not count again (it would spend the gate's error budget), so the status id decides.
+        status_id = status.get("id")
+        if status_id is not None and _status_recorded(self.store, ws.repo_id, status_id):
+            return {"repeat": True, "deployment_status_id": status_id}
         estimate = record_outcome(
-            ws, outcome, sha, detail={"environment": environment, "deployment_id": deployment.get("id"), "state": state}
+            ws,
+            outcome,
+            sha,
+            detail={
+                "environment": environment,
+                "deployment_id": deployment.get("id"),
+                "deployment_status_id": status_id,
+                "state": state,
+            },
         )
         return {"environment": environment, "outcome": outcome, "trust": estimate.mean, "n": estimate.effective_n}
 
@@ -362,3 +375,16 @@ class GithubProcessor:
             report=report,
         )
         return bool(self.store.save_gate_decision_unless_decided(row, since=int(since)))
+
+
+def _status_recorded(store: Store, repo_id: int, status_id: Any) -> bool:
+    """Whether a deployment status with this id is already an outcome of the repository's record."""
+    from empathy.core.store.tables import OutcomeRow
+
+    with store.engine.connect() as conn:
+        details = conn.execute(
+            sa_select(col(OutcomeRow.detail)).where(
+                col(OutcomeRow.repo_id) == repo_id, col(OutcomeRow.subject_kind) == "service"
+            )
+        ).scalars()
+        return any(isinstance(d, dict) and d.get("deployment_status_id") == status_id for d in details)

@@ -134,6 +134,25 @@ def test_deployment_status_records_an_outcome(make_service: Callable[..., Runnin
     assert outcomes[0].detail["ref"] == repo.head() and outcomes[0].detail["environment"] == "production"
 
 
+def test_a_replayed_deployment_status_counts_once(make_service: Callable[..., Running], repo: RepoBuilder) -> None:
+    """The same signed status posted under five delivery ids (unsigned) is one outcome, not five failures."""
+    _history(repo)
+    running = make_service(github_secret=SECRET, repositories={"*": str(repo.path)})
+    payload = {
+        "deployment_status": {"id": 4242, "state": "failure", "environment": "production"},
+        "deployment": {"sha": repo.head(), "id": 7, "environment": "production"},
+        "repository": {"full_name": "octo/app"},
+    }
+    for _ in range(5):
+        _post(running, "deployment_status", payload)  # a new delivery id each time
+    rows = _wait_done(running, 5)
+    assert [r.status for r in rows] == ["done"] * 5
+    assert sum(bool(r.result.get("repeat")) for r in rows) == 4
+    with running.service.store.session() as s:
+        outcomes = list(s.exec(select(OutcomeRow)).scalars())
+    assert [(o.outcome, o.detail["deployment_status_id"]) for o in outcomes] == [("deploy_failure", 4242)]
+
+
 @dataclass
 class FakeGateResult:
     decision: str
