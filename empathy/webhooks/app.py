@@ -33,7 +33,7 @@ from sqlmodel import col, select
 from empathy import __version__
 from empathy.core.agents.orchestrator import EventBus
 from empathy.core.errors import EmpathyError, ServiceConfigError
-from empathy.core.host import PluginHost, default_host
+from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import Event
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import (
@@ -43,7 +43,7 @@ from empathy.core.store.tables import (
 )
 from empathy.webhooks import listener, outbox
 from empathy.webhooks.catalog import CATALOG, OPERATIONAL, valid_type
-from empathy.webhooks.config import ServiceConfig
+from empathy.webhooks.config import PLUGIN_ID, ServiceConfig
 from empathy.webhooks.delivery import DeliveryWorker, RetryPolicy
 from empathy.webhooks.github import GateRunner, GithubProcessor
 from empathy.webhooks.guard import RequestGuard
@@ -124,9 +124,9 @@ class Service:
         self._seen_lock = threading.Lock()
 
     # -- events -----------------------------------------------------------------
-    def emit(self, event: Event) -> None:
-        """Hand an event to every ``handle_event`` listener (the webhooks one stores it)."""
-        self.host.call_each("handle_event", timeout=10.0, event=event)
+    def emit(self, event: Event) -> list[CallResult]:
+        """Hand an event to every ``handle_event`` listener (the webhooks one stores it); their results."""
+        return self.host.call_each("handle_event", timeout=10.0, event=event)
 
     def _stored(self, event: Event, message_id: str | None) -> None:
         """After the listener stored an event: wake the local worker, tell the other processes."""
@@ -138,15 +138,17 @@ class Service:
             log.warning("could not publish %s: %s", event.type, exc)
 
     def seen_inbound(self, msg_id: str) -> bool:
-        """Whether an inbound ``webhook-id`` was accepted in the last 10 minutes (then drop it)."""
+        """Whether an inbound ``webhook-id`` was stored in the last 10 minutes (then drop the repeat)."""
         now = time.time()
         with self._seen_lock:
             while self._seen_inbound and next(iter(self._seen_inbound.values())) < now - 600:
                 self._seen_inbound.popitem(last=False)
-            if msg_id in self._seen_inbound:
-                return True
-            self._seen_inbound[msg_id] = now
-            return False
+            return msg_id in self._seen_inbound
+
+    def mark_inbound(self, msg_id: str) -> None:
+        """Remember ``msg_id`` as stored: only after the store committed it, so a failed try can be retried."""
+        with self._seen_lock:
+            self._seen_inbound[msg_id] = time.time()
 
     # -- background work ----------------------------------------------------------
     def _github_loop(self) -> None:
@@ -526,7 +528,14 @@ def _routes(app: FastAPI) -> None:
             raise HTTPException(422, f"event type {event.type!r} is not of the form group.action")
         if service.seen_inbound(msg_id):
             return JSONResponse({"accepted": False, "duplicate": True}, status_code=202)
-        await asyncio.to_thread(service.emit, Event(event.type, event.data, time.time()))
+        results = await asyncio.to_thread(service.emit, Event(event.type, event.data, time.time()))
+        stored = [r for r in results if r.plugin == PLUGIN_ID]
+        if not stored or not stored[0].ok:
+            # acknowledge only what is durably stored: the sender keeps the event and retries
+            why = stored[0].error if stored else "the webhooks listener is not loaded"
+            log.warning("inbound event %s not stored: %s", msg_id, why)
+            raise HTTPException(503, "the event could not be stored; retry later", headers={"Retry-After": "5"})
+        service.mark_inbound(msg_id)
         return JSONResponse({"accepted": True, "duplicate": False}, status_code=202)
 
     @app.post(

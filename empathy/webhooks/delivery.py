@@ -99,7 +99,7 @@ class DeliveryWorker:
         batch_size: int = 100,
         poll_interval: float = 0.1,
         disable_after: float = 120 * 3600.0,
-        emit: Callable[[Event], None] | None = None,
+        emit: Callable[[Event], object] | None = None,
         name: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         lanes: int = 4,

@@ -102,7 +102,7 @@ class GithubProcessor:
         self,
         config: ServiceConfig,
         store: Store,
-        emit: Callable[[Event], None],
+        emit: Callable[[Event], object],
         gate_runner: GateRunner | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

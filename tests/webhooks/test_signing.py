@@ -148,3 +148,28 @@ def test_malformed_github_signatures_get_401(make_service: Callable[..., Running
         headers["x-hub-signature-256"] = header.encode("utf-8")  # type: ignore[assignment]
     answer = running.client.post("/github", content=b'{"zen": "x"}', headers=headers)
     assert answer.status_code == 401, answer.text
+
+
+def test_an_event_is_acknowledged_only_once_stored(
+    make_service: Callable[..., Running], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store down: 503 with Retry-After, and the id is not remembered, so the sender's retry is accepted."""
+    from empathy.webhooks import outbox
+
+    secret = new_secret()
+    running = make_service(inbound_secret=secret)
+    endpoint = running.subscribe(receiver.url)
+    headers = _signed(secret, BODY)
+    real_enqueue = outbox.enqueue
+
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(outbox, "enqueue", busy)
+    refused = running.client.post("/v1/events", content=BODY, headers=headers)
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+    monkeypatch.setattr(outbox, "enqueue", real_enqueue)
+    retried = running.client.post("/v1/events", content=BODY, headers=headers)  # same webhook-id
+    assert retried.status_code == 202 and retried.json() == {"accepted": True, "duplicate": False}
+    (got,) = receiver.wait_for(1)
+    assert Webhook(endpoint["secret"]).verify(got.body, got.headers)["data"] == {"repo": "r", "path": "a.py"}
