@@ -78,7 +78,14 @@ def patterns_export(
     if str(file) == "-":
         sys.stdout.write(text)
     else:
-        file.write_text(text, encoding="utf-8")
+        from empathy.core.errors import PatternFileError
+
+        try:
+            file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise PatternFileError(
+                f"cannot write {file}: {exc.strerror}", "give a path in a directory that exists and you can write"
+            ) from None
         err.print(f"exported to {file}")
 
 

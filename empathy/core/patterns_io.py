@@ -8,6 +8,7 @@ import never half-applies.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,12 @@ def load_patterns(path: Path) -> list[Pattern]:
         try:
             if not isinstance(item, dict) or not isinstance(item.get("subjects"), list):
                 raise TypeError("not a pattern object")
-            patterns.append(Pattern.from_dict(item))
+            pattern = Pattern.from_dict(item)
+            for name in ("score", "confidence"):
+                value = getattr(pattern, name)
+                if not isinstance(value, int | float) or not math.isfinite(value):
+                    raise ValueError(f"{name} {value!r} is not a finite number")
+            patterns.append(pattern)
         except (KeyError, TypeError, ValueError) as exc:
             raise PatternFileError(f"{path}: pattern #{i} is malformed ({exc})") from None
     return patterns

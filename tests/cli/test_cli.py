@@ -478,6 +478,11 @@ def test_export_to_stdout(project: RepoBuilder, tmp_path: Path) -> None:
         (b'{"hello": "world"}', 'is not an empathy pattern export (no "format": "empathy-patterns")'),
         (b'{"format": "empathy-patterns", "version": 99, "patterns": []}', "has pattern format version 99"),
         (b'{"format": "empathy-patterns", "version": 1, "patterns": {}}', '"patterns" must be a list'),
+        (
+            b'{"format": "empathy-patterns", "version": 1, "patterns": [{"kind": "hotspot", "plugin": "churn",'
+            b' "key": "k", "subjects": ["a.py"], "score": NaN, "confidence": 1.0, "summary": "", "evidence": {}}]}',
+            "pattern #0 is malformed (score nan is not a finite number)",
+        ),
     ],
 )
 def test_import_of_a_bad_file_exits_6_and_changes_nothing(
@@ -663,3 +668,18 @@ def test_config_show_never_prints_a_secret(project: RepoBuilder, postgres_url: s
     }
     assert rows["plugins.webhooks.github_secret"] == "***" and rows["plugins.webhooks.github_token"] == "***"
     assert rows["database_url"].endswith(make_url(postgres_url).database) and ":***@" in rows["database_url"]
+
+
+def test_a_settings_file_that_is_not_utf8_and_an_unwritable_export_are_clear_errors(
+    project: RepoBuilder, tmp_path: Path
+) -> None:
+    """Two paths that ended in "internal error" (exit 70): now one line naming the file, and a hint."""
+    env = db_env(tmp_path, "s.db")
+    (project.path / ".empathy.toml").write_bytes(b"top = 5\n# caf\xe9\n")
+    result = invoke("analyze", project.path, env=env)
+    assert result.exit_code == 4 and ".empathy.toml is not UTF-8 (byte " in flat(result.stderr)
+    (project.path / ".empathy.toml").unlink()
+    export_to = tmp_path / "no" / "such" / "dir" / "x.json"
+    result = invoke("patterns", "export", export_to, "-C", project.path, env=env)
+    assert result.exit_code == 6 and f"cannot write {export_to}: No such file or directory" in flat(result.stderr)
+    assert "internal error" not in result.stderr
