@@ -108,7 +108,7 @@ def open_ws(path: Path | str, database_url: str | None = None, **overrides: Any)
     """Open the workspace for a command, and say on stderr which settings are deprecated."""
     values = {k: v for k, v in {"database_url": database_url, **overrides}.items() if v is not None}
     ws = open_workspace(path, values or None)
-    for line in ws.settings.deprecations:
+    for line in [*ws.settings.deprecations, *ws.store.notes]:
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
     for line in ws.settings.typos(ws.host.infos):
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)

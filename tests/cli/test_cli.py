@@ -683,3 +683,13 @@ def test_a_settings_file_that_is_not_utf8_and_an_unwritable_export_are_clear_err
     result = invoke("patterns", "export", export_to, "-C", project.path, env=env)
     assert result.exit_code == 6 and f"cannot write {export_to}: No such file or directory" in flat(result.stderr)
     assert "internal error" not in result.stderr
+
+
+def test_an_empty_store_file_is_recreated_and_said(project: RepoBuilder, tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    db.write_bytes(b"")
+    result = invoke("commits", "--json", "-C", project.path, env={"EMPATHY_DATABASE_URL": f"sqlite:///{db}"})
+    assert result.exit_code == 0, result.output
+    assert f"the store {db} was an empty file (0 bytes): a new, empty store was created" in flat(result.stderr)
+    again = invoke("commits", "--json", "-C", project.path, env={"EMPATHY_DATABASE_URL": f"sqlite:///{db}"})
+    assert "was an empty file" not in again.stderr  # said once, when it happened

@@ -34,6 +34,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: what opening the store found worth telling the user (an empty file made into a new store ...)
+        self.notes: list[str] = []
 
     @property
     def url(self) -> str:
@@ -318,5 +320,15 @@ def open_store(database_url: str, git_dir: Path | None) -> Store:
 
         raise StoreError("no database URL and no repository to keep a default store in")
     engine = make_engine(url)
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    empty = bool(database) and database != ":memory:" and Path(str(database)).is_file()
+    empty = empty and Path(str(database)).stat().st_size == 0
     migrate(engine)
-    return Store(engine)
+    store = Store(engine)
+    if empty:
+        # SQLite takes a 0-byte file for a new database: whatever was meant to be there is not
+        store.notes.append(
+            f"the store {database} was an empty file (0 bytes): a new, empty store was created in it; "
+            "history is ingested again, and any feedback or track record it held is gone"
+        )
+    return store
