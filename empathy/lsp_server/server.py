@@ -92,6 +92,16 @@ class EmpathyServer(LanguageServer):
         """A line in the editor's log for this server (``window/logMessage``)."""
         self.window_log_message(t.LogMessageParams(type=kind, message=f"empathy: {message}"))
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """An out-of-band error (a malformed notification ...) is one line in the log, not a popup.
+
+        pygls shows every such error as an error message to the user; a client
+        that sends one malformed notification per keystroke would bury the user
+        in popups, and the traceback helps nobody there.
+        """
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        self.log_message(f"ignored a message the server could not handle: {first[:300]}", t.MessageType.Warning)
+
     def log_from_thread(self, message: str) -> None:
         if self.main_loop is not None:
             self.main_loop.call_soon_threadsafe(self.log_message, message)

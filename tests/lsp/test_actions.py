@@ -189,6 +189,26 @@ async def test_malformed_requests_get_an_error_and_the_server_keeps_going(projec
         assert again is not None
 
 
+async def test_a_malformed_notification_is_a_log_line_not_a_popup(project: Path) -> None:
+    async with session(project) as client:
+        doc = open_file(client, project / "core.py")
+        await until(lambda: client.diagnostics.get(doc), what="diagnostics")
+        body = json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"bogus": True}}).encode()
+        stdin = client._server.stdin  # type: ignore[attr-defined]
+        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        await stdin.drain()
+        await until(
+            lambda: [m for m in client.log_messages if "ignored a message the server could not handle" in m.message],
+            what="the log line",
+        )
+        assert client.messages == []  # no window/showMessage popup
+        assert not [m for m in client.log_messages if "Traceback" in m.message]
+        hover = await client.text_document_hover_async(
+            t.HoverParams(text_document=t.TextDocumentIdentifier(doc), position=t.Position(0, 3))
+        )
+        assert hover is not None  # and the server keeps going
+
+
 async def _raw_request(client: object, msg_id: int, method: str, params: object) -> object:
     """Write a request straight to the server's stdin (the client library would refuse to send it)."""
     import asyncio
