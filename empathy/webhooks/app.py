@@ -290,7 +290,30 @@ def create_app(
         RequestGuard, check_key=lambda key: outbox.check_api_key(service.store, key), max_body=MAX_BODY
     )
     _routes(app)
+    _document_guard(app)
     return app
+
+
+def _document_guard(app: FastAPI) -> None:
+    """Say in the OpenAPI schema what the request guard answers: 401 without a key, 413 for a big body."""
+    from fastapi.openapi.utils import get_openapi
+
+    from empathy.webhooks.guard import needs_key
+
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path, operations in doc.get("paths", {}).items():
+                for operation in operations.values():
+                    answers = operation.setdefault("responses", {})
+                    if needs_key(path):
+                        answers.setdefault("401", {"description": "no valid API key (checked before the body)"})
+                    if "requestBody" in operation:
+                        answers.setdefault("413", {"description": "the body is over the size limit"})
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = schema  # type: ignore[method-assign]
 
 
 def _finite(value: Any) -> Any:

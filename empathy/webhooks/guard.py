@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from fastapi import HTTPException
 
-__all__ = ["MAX_API_BODY", "RequestGuard"]
+__all__ = ["MAX_API_BODY", "RequestGuard", "needs_key"]
 
 #: The JSON API's requests are small (an endpoint, a patch); inbound events and GitHub's have their own cap.
 MAX_API_BODY = 1024 * 1024
@@ -29,6 +29,11 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+def needs_key(path: str) -> bool:
+    """Whether the route at ``path`` (a request path or an OpenAPI template) takes an API key."""
+    return path.startswith("/v1/") and not path.startswith(_PUBLIC)
 
 
 class BodyTooLarge(HTTPException):
@@ -55,7 +60,7 @@ class RequestGuard:
         path = str(scope.get("path", ""))
         limit = self.max_body if path in ("/github", "/v1/events") else MAX_API_BODY
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        if path.startswith("/v1/") and not path.startswith(_PUBLIC):
+        if needs_key(path):
             key = _key(headers, scope)
             if not await asyncio.to_thread(self.check_key, key):
                 await _answer(send, 401, {"detail": "a valid API key is required"}, {b"www-authenticate": b"Bearer"})

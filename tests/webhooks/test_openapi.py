@@ -86,3 +86,21 @@ def test_no_server_errors(api: tuple[Any, dict[str, str]]) -> None:
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         check()
+
+
+def test_the_schema_documents_the_guard_and_the_real_422(api: tuple[Any, dict[str, str]]) -> None:
+    """Every key-protected operation lists its 401, every body its 413; a 422 has the shape it says."""
+    app, auth = api
+    client = TestClient(app)
+    doc = client.get("/openapi.json").json()
+    protected = [(p, m, op) for p, ops in doc["paths"].items() for m, op in ops.items() if p.startswith("/v1/")]
+    keyed = [(p, m, op) for p, m, op in protected if not p.startswith(("/v1/events", "/v1/gate/", "/v1/event-types"))]
+    assert len(keyed) >= 12 and all("401" in op["responses"] for _p, _m, op in keyed)
+    assert all("413" in op["responses"] for _p, _m, op in protected if "requestBody" in op)
+    assert "401" not in doc["paths"]["/v1/gate/{sha}"]["get"]["responses"]  # public: canary tools read it
+    # the documented 422 shape is the one answered (also for a body with NaN in it)
+    answer = client.post("/v1/endpoints", content='{"url": NaN}', headers={**auth, "content-type": "application/json"})
+    assert answer.status_code == 422
+    shape = doc["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]
+    assert shape["type"] == "array" and isinstance(answer.json()["detail"], list)
+    assert {"loc", "msg", "type"} <= set(answer.json()["detail"][0])
