@@ -14,6 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -124,7 +127,10 @@ def serve(
                     shown = ", ".join(f"{k}={v}" for k, v in value.items())
                 out.print(f"  {key}: {shown if shown not in (None, '') else '-'}", highlight=False)
         return
-    children = [_spawn_worker(repo, config, i) for i in range(workers)]
+    supervisor = _Supervisor(lambda i: _spawn_worker(repo, config, i), workers)
+    if workers:
+        app.state.workers_alive = supervisor.alive
+        supervisor.start()
     if json_output:
         print(json.dumps(summary), flush=True)
     else:
@@ -138,9 +144,46 @@ def serve(
     try:
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")).run()
     finally:
-        for child in children:
+        supervisor.stop()
+
+
+class _Supervisor:
+    """Keeps ``count`` worker processes running: a worker that dies is started again (at most every 5 s).
+
+    ``/readyz`` asks :meth:`alive`; the workers watch this process and exit when
+    it is gone (killed with SIGKILL, it cannot stop them itself).
+    """
+
+    RESTART_EVERY = 5.0
+
+    def __init__(self, spawn: Callable[[int], subprocess.Popen[bytes]], count: int) -> None:
+        self._spawn = spawn
+        self.children = [spawn(i) for i in range(count)]
+        self._started = [time.monotonic()] * count
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="empathy-worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> int:
+        return sum(child.poll() is None for child in self.children)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            for i, child in enumerate(self.children):
+                code = child.poll()
+                if code is None or time.monotonic() - self._started[i] < self.RESTART_EVERY:
+                    continue
+                err.print(f"worker {i} exited with code {code}; starting it again")
+                self.children[i] = self._spawn(i)
+                self._started[i] = time.monotonic()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for child in self.children:
             child.terminate()
-        for child in children:
+        for child in self.children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -161,6 +204,7 @@ def _spawn_worker(repo: Path, config: Any, index: int) -> subprocess.Popen[bytes
         command += ["--allow-subnet", subnet]
     command += ["--name", f"{socket.gethostname()}:worker-{index}"]
     env = dict(os.environ, EMPATHY_PLUGIN_WEBHOOKS_DATABASE_URL=config.database_url)
+    env[_PARENT_ENV] = str(os.getpid())  # the worker exits when this process is gone
     if config.redis_url:
         env["EMPATHY_PLUGIN_WEBHOOKS_REDIS_URL"] = config.redis_url
     return subprocess.Popen(command, env=env)
@@ -220,11 +264,29 @@ async def _run_worker(delivery: Any, config: Any) -> None:
             raise ServiceConfigError(f"Redis at {config.redis_url} does not answer")
         bus.subscribe(lambda _event: delivery.wake())
     err.print(f"empathy worker {delivery.name} delivering from {delivery.store.url}")
+    parent = os.environ.get(_PARENT_ENV, "")
+    watcher = asyncio.create_task(_exit_with_parent(int(parent), stop)) if parent.isdigit() else None
     try:
         await delivery.run(stop)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         if bus is not None:
             bus.close()
+
+
+#: Set by `serve --workers` for its workers: the process id whose end ends them too.
+_PARENT_ENV = "EMPATHY_WORKER_PARENT"
+
+
+async def _exit_with_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop when the supervising `serve` is gone (its workers would otherwise deliver on as orphans)."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            err.print("the empathy serve process that started this worker is gone; stopping")
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
 
 
 def api_key(

@@ -348,7 +348,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "a dependency is down"}})
     def readyz(request: Request) -> JSONResponse:
-        """The database (and Redis, when configured) answer."""
+        """The database (and Redis, when configured) answer, and with `--workers` at least one worker runs."""
         service = _service(request)
         checks: dict[str, bool] = {}
         try:
@@ -359,6 +359,9 @@ def _routes(app: FastAPI) -> None:
             checks["database"] = False
         if service.config.redis_url:
             checks["redis"] = bool(service.bus.ping())
+        workers_alive = getattr(request.app.state, "workers_alive", None)
+        if workers_alive is not None:  # `serve --workers N`: ready only while some worker delivers
+            checks["workers"] = workers_alive() > 0
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -134,7 +135,8 @@ def test_serve_with_workers_stops_its_workers_on_sigterm(postgres_url: str, tmp_
             assert "worker" in cmdline and "postgresql" not in cmdline and "redis://" not in cmdline
         while time.time() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"] == {"database": True, "redis": True}:
+                checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
+                if checks == {"database": True, "redis": True, "workers": True}:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -150,3 +152,55 @@ def test_serve_with_workers_stops_its_workers_on_sigterm(postgres_url: str, tmp_
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_a_dead_worker_is_started_again_and_orphans_exit(postgres_url: str, tmp_path: Path) -> None:
+    """SIGKILL a worker: `serve` starts another and /readyz says whether any runs; SIGKILL `serve`: its workers stop."""
+    import os
+    import signal
+
+    port = _free_port()
+    command = [sys.executable, "-m", "empathy", "serve", "--port", str(port), "--workers", "1"]
+    command += ["--database-url", postgres_url, "--repo", str(tmp_path)]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        first: list[int] = []
+        while time.time() < deadline and not first:
+            first = _children(server.pid)
+            time.sleep(0.2)
+        (worker,) = first
+        os.kill(worker, signal.SIGKILL)
+        replaced: list[int] = []
+        while time.time() < deadline + 15 and not [p for p in replaced if p != worker]:
+            replaced = [p for p in _children(server.pid) if Path(f"/proc/{p}/stat").exists()]
+            time.sleep(0.3)
+        (new_worker,) = [p for p in replaced if p != worker]
+        ready = None
+        while time.time() < deadline + 30:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json()
+                if ready["checks"].get("workers"):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert ready is not None and ready["checks"]["workers"] is True and ready["ready"] is True
+        server.send_signal(signal.SIGKILL)  # no chance to stop its worker itself
+        server.wait(timeout=10)
+        gone = time.time() + 15
+        while time.time() < gone and Path(f"/proc/{new_worker}").exists():
+            state = Path(f"/proc/{new_worker}/stat").read_text().split(") ", 1)[1][0]
+            if state == "Z":
+                break
+            time.sleep(0.3)
+        assert (
+            not Path(f"/proc/{new_worker}").exists()
+            or Path(f"/proc/{new_worker}/stat").read_text().split(") ", 1)[1][0] == "Z"
+        )
+    finally:
+        if server.poll() is None:
+            server.kill()
+        for pid in _children(server.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
