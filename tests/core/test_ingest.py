@@ -974,3 +974,40 @@ def test_a_file_created_where_another_was_renamed_away_is_a_new_file(
     (edit_id,) = {fid for _s, _p, _old, fid, sha in rows if sha == edit}
     assert edit_id not in moved and ents[edit_id].path == name and not ents[edit_id].deleted
     assert_file_entities(repo.path, store, report.repo_id)
+
+
+def _entity_groups(store: Store, repo_id: int) -> list[list[tuple[str, str]]]:
+    """Which changes (sha, path) share a file entity, ids left out: what a clean ingest and a resumed one must agree on."""
+    groups: dict[int, list[tuple[str, str]]] = {}
+    for _seq, p, _old, fid, sha in change_rows(store, repo_id):
+        groups.setdefault(fid, []).append((sha, p))
+    return sorted(sorted(g) for g in groups.values())
+
+
+@pytest.mark.parametrize("stop_after", [3, 4, 5])
+def test_an_interrupted_first_ingest_resumes_to_the_same_file_entities(
+    sqlite_store: Store, repo: RepoBuilder, tmp_path: Path, stop_after: int
+) -> None:
+    """The renamed file is the *older* entity here: a resume that let the newest id own a path split its history."""
+    repo.commit("add new", {"new.py": LINES})  # entity 1
+    repo.commit("add old", {"old.py": "print('old')\n" * 3})  # entity 2
+    repo.commit("drop old", delete=["old.py"])
+    repo.rename("new.py", "old.py")  # entity 1 takes the path entity 2 held
+    repo.commit("edit", {"old.py": LINES + "more\n"})
+    repo.commit("edit again", {"old.py": LINES + "more\nand more\n"})
+
+    clean = open_store(f"sqlite:///{tmp_path / 'clean.db'}", None)
+    expected = _entity_groups(clean, run(repo.path, clean).repo_id)
+
+    class Killed(Exception):
+        pass
+
+    def die(done: int, _total: int) -> None:
+        if done >= stop_after:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(repo.path, sqlite_store, batch_commits=1, progress=die)
+    report = run(repo.path, sqlite_store, batch_commits=1)  # the rerun resumes
+    assert _entity_groups(sqlite_store, report.repo_id) == expected
+    assert_file_entities(repo.path, sqlite_store, report.repo_id)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import git
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from empathy.core.errors import HistoryError
 from empathy.core.history.gitlog import LOG_ARGS, CommitRecord, decode_git_text, parse_log_stream
@@ -125,8 +125,28 @@ class _PathMap:
             .where(_FILES.c.repo_id == repo_id)
             .order_by(_FILES.c.deleted.desc(), _FILES.c.id)
         )
+        holders: dict[str, list[int]] = {}
         for fid, path in rows:
             self.ids[path] = fid
+            holders.setdefault(path, []).append(fid)
+        # Liveness is only flagged at the end of a complete run: after an interrupted first ingest
+        # every entity still looks alive.  Where several share a path, the one that touched it last
+        # holds it (what the interrupted run's own map said), not the one with the newest id.
+        shared = {path: fids for path, fids in holders.items() if len(fids) > 1}
+        if shared:
+            last: dict[int, int] = dict(
+                conn.execute(
+                    select(_CHANGES.c.file_id, func.max(_CHANGES.c.id))
+                    .where(
+                        _CHANGES.c.repo_id == repo_id,
+                        _CHANGES.c.file_id.in_([f for fids in shared.values() for f in fids]),
+                        _CHANGES.c.path.in_(list(shared)),
+                    )
+                    .group_by(_CHANGES.c.file_id)
+                ).all()
+            )
+            for path, fids in shared.items():
+                self.ids[path] = max(fids, key=lambda f: (last.get(f) or 0, f))
         renames = conn.execute(
             select(_CHANGES.c.old_path, _CHANGES.c.file_id)
             .where(_CHANGES.c.repo_id == repo_id, _CHANGES.c.old_path.is_not(None))
