@@ -231,9 +231,17 @@ class DeliveryWorker:
         claims = await asyncio.to_thread(outbox.claim_due, self.store, self.batch_size, self.lease_seconds)
         if not claims:
             return 0
-        results = await asyncio.gather(*(self._deliver(c) for c in claims))
-        disabled = await asyncio.to_thread(outbox.record_results, self.store, results, self.name, self.disable_after)
-        self.delivered += sum(1 for r in results if r.outcome == "succeeded")
+        # Each result is recorded as it arrives, not after the whole batch: a slow receiver must not
+        # hold the other deliveries' outcomes (and leases) hostage.
+        disabled: list[outbox.EndpointDisabled] = []
+        for finished in asyncio.as_completed([self._deliver(c) for c in claims]):
+            result = await finished
+            if result.outcome == "lease lost":
+                continue  # another worker holds it now; nothing was sent
+            disabled += await asyncio.to_thread(
+                outbox.record_results, self.store, [result], self.name, self.disable_after
+            )
+            self.delivered += result.outcome == "succeeded"
         for gone in disabled:
             log.warning("endpoint %s disabled: %s", gone.endpoint_uid, gone.reason)
             if self.emit is not None:
@@ -263,6 +271,8 @@ class DeliveryWorker:
         if claim.disabled:
             return AttemptResult(claim, "skipped", time.time(), error="endpoint disabled")
         async with self._semaphore(claim):
+            if not await asyncio.to_thread(outbox.renew_lease, self.store, claim, self.lease_seconds):
+                return AttemptResult(claim, "lease lost", time.time(), error="another worker holds this delivery")
             return await self._attempt(claim)
 
     def _failure(

@@ -257,6 +257,28 @@ def claim_due(store: Store, limit: int, lease_seconds: float, now: float | None 
     return claims
 
 
+def renew_lease(store: Store, claim: Claim, lease_seconds: float, now: float | None = None) -> bool:
+    """Extend ``claim``'s lease as its request is about to go out; False when another worker took it.
+
+    A batch waits on per-endpoint limits before each request: against a slow
+    receiver the wait alone outlasted the lease, another worker claimed the
+    row, and both sent it.  Renewing right before sending (and sending only
+    when the renewal held) means a request goes out only under a live lease.
+    """
+    d = WebhookDeliveryRow
+    lease = (time.time() if now is None else now) + lease_seconds
+    with store.engine.begin() as conn:
+        renewed = conn.execute(
+            update(d)
+            .where(col(d.id) == claim.delivery_id, col(d.status) == DELIVERING, col(d.claimed_until) == claim.lease)
+            .values(claimed_until=lease)
+        ).rowcount
+    if renewed != 1:
+        return False
+    claim.lease = lease
+    return True
+
+
 @dataclass
 class AttemptResult:
     """What one attempt did, and what should happen next.

@@ -977,7 +977,7 @@ def test_a_file_created_where_another_was_renamed_away_is_a_new_file(
 
 
 def _entity_groups(store: Store, repo_id: int) -> list[list[tuple[str, str]]]:
-    """Which changes (sha, path) share a file entity, ids left out: what a clean ingest and a resumed one must agree on."""
+    """Which changes (sha, path) share a file entity, ids left out: a clean and a resumed ingest must agree."""
     groups: dict[int, list[tuple[str, str]]] = {}
     for _seq, p, _old, fid, sha in change_rows(store, repo_id):
         groups.setdefault(fid, []).append((sha, p))

@@ -23,7 +23,7 @@ from tests.webhooks.receiver import Receiver
 pytestmark = pytest.mark.postgres
 
 
-def _endpoint(store: Store, url: str) -> str:
+def _endpoint(store: Store, url: str, max_concurrency: int = 50) -> str:
     secret = new_secret()
     now = time.time()
     with store.session() as s:
@@ -32,7 +32,7 @@ def _endpoint(store: Store, url: str) -> str:
                 uid=outbox.new_endpoint_uid(),
                 url=url,
                 secret=secret,
-                max_concurrency=50,
+                max_concurrency=max_concurrency,
                 created_at=now,
                 updated_at=now,
             )
@@ -100,4 +100,27 @@ def test_a_killed_worker_loses_nothing(postgres_url: str, receiver: Receiver, tm
     assert set(counts) == set(ids)  # every event delivered
     assert len(got) >= 600
     assert outbox.delivery_counts(store) == {"succeeded": 600}
+    store.engine.dispose()
+
+
+def test_a_slow_receiver_gets_no_duplicates(postgres_url: str, receiver: Receiver, tmp_path: Path) -> None:
+    """Batches queue behind an endpoint's concurrency limit longer than a lease lasts (2 x timeout + 1 s = 3 s).
+
+    Leases used to lapse while a request waited its turn, another worker claimed the row, and both sent it.
+    Now a request goes out only after its lease was renewed, and each result is recorded as it arrives.
+    """
+    receiver.responder = lambda _r: (200, {}, b"", 0.4)
+    store = open_store(postgres_url, None)
+    _endpoint(store, receiver.url, max_concurrency=1)
+    ids = [outbox.enqueue(store, Event("forecast.made", {"i": i}, time.time())) for i in range(24)]
+    workers = [_worker(postgres_url, tmp_path, f"w{i}", timeout=1.0) for i in range(2)]
+    try:
+        receiver.wait_for(24, timeout=60)
+        time.sleep(4)  # a lapsed lease would have been re-sent by now
+    finally:
+        _stop(*workers)
+    counts = Counter(r.headers["webhook-id"] for r in receiver.received)
+    assert set(counts) == set(ids)
+    assert max(counts.values()) == 1, {k: v for k, v in counts.items() if v > 1}
+    assert outbox.delivery_counts(store) == {"succeeded": 24}
     store.engine.dispose()
