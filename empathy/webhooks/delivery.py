@@ -231,17 +231,22 @@ class DeliveryWorker:
         claims = await asyncio.to_thread(outbox.claim_due, self.store, self.batch_size, self.lease_seconds)
         if not claims:
             return 0
-        # Each result is recorded as it arrives, not after the whole batch: a slow receiver must not
-        # hold the other deliveries' outcomes (and leases) hostage.
+        # Results are recorded as they arrive, in one transaction per half second, not only after the
+        # whole batch: behind a slow receiver a finished delivery's lease would otherwise lapse before it
+        # is recorded, and another worker send it again.
         disabled: list[outbox.EndpointDisabled] = []
-        for finished in asyncio.as_completed([self._deliver(c) for c in claims]):
-            result = await finished
-            if result.outcome == "lease lost":
-                continue  # another worker holds it now; nothing was sent
-            disabled += await asyncio.to_thread(
-                outbox.record_results, self.store, [result], self.name, self.disable_after
+        done: list[AttemptResult] = []
+        flushed = time.monotonic()
+        running = {asyncio.ensure_future(self._deliver(c)) for c in claims}
+        while running:
+            finished, running = await asyncio.wait(
+                running, timeout=self.FLUSH_EVERY, return_when=asyncio.FIRST_COMPLETED
             )
-            self.delivered += result.outcome == "succeeded"
+            # a delivery another worker holds now was not sent: nothing to record
+            done += [r for r in (t.result() for t in finished) if r.outcome != "lease lost"]
+            if done and (not running or time.monotonic() - flushed >= self.FLUSH_EVERY):
+                disabled += await self._record(done)
+                done, flushed = [], time.monotonic()
         for gone in disabled:
             log.warning("endpoint %s disabled: %s", gone.endpoint_uid, gone.reason)
             if self.emit is not None:
@@ -259,6 +264,16 @@ class DeliveryWorker:
                 )
         return len(claims)
 
+    #: Seconds between the transactions that record a batch's results as they arrive (a finished
+    #: delivery keeps at least FLUSH_MARGIN of its lease, so it is recorded before the lease lapses).
+    FLUSH_EVERY = 0.5
+    FLUSH_MARGIN = 1.0
+
+    async def _record(self, results: list[AttemptResult]) -> list[outbox.EndpointDisabled]:
+        disabled = await asyncio.to_thread(outbox.record_results, self.store, results, self.name, self.disable_after)
+        self.delivered += sum(1 for r in results if r.outcome == "succeeded")
+        return disabled
+
     def _semaphore(self, claim: Claim) -> asyncio.Semaphore:
         limit = max(1, claim.max_concurrency)
         held = self._semaphores.get(claim.endpoint_id)
@@ -271,7 +286,11 @@ class DeliveryWorker:
         if claim.disabled:
             return AttemptResult(claim, "skipped", time.time(), error="endpoint disabled")
         async with self._semaphore(claim):
-            if not await asyncio.to_thread(outbox.renew_lease, self.store, claim, self.lease_seconds):
+            # Waiting for its turn may have used up most of the lease: renew it before sending (and send
+            # only if it still held), so that a request always goes out under a live lease.
+            if claim.lease - time.time() < self.timeout + self.FLUSH_MARGIN and not await asyncio.to_thread(
+                outbox.renew_lease, self.store, claim, self.lease_seconds
+            ):
                 return AttemptResult(claim, "lease lost", time.time(), error="another worker holds this delivery")
             return await self._attempt(claim)
 
