@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,10 +140,42 @@ def say_waiting() -> None:
     err.print("waiting: another empathy process is ingesting this repository; continuing when it is done")
 
 
+#: Off a terminal (CI logs, pipes), long work says where it is on stderr at most this often.
+HEARTBEAT_SECONDS = 5.0
+
+
+class Heartbeat:
+    """Progress as plain lines on stderr, for logs: silent for quick work, a line every few seconds after.
+
+    A progress bar needs a terminal; a CI log otherwise shows nothing for the
+    39 s an ingest of a large history takes.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.last = self.started
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < HEARTBEAT_SECONDS:
+            return False
+        self.last = now
+        return True
+
+    def ingest(self, done: int, total: int) -> None:
+        if self._due():
+            of = f"/{total}" if total else ""
+            err.print(f"ingesting: {done}{of} commits ({time.monotonic() - self.started:.0f} s)", highlight=False)
+
+    def mine(self, message: str) -> None:
+        if self._due():
+            err.print(f"mining: {escape(message)} ({time.monotonic() - self.started:.0f} s)", highlight=False)
+
+
 def ingest(ws: Workspace, json_mode: bool) -> IngestReport:
     """Only bring the history up to date (commands that read no patterns), with progress and warnings."""
     if not progress_enabled(json_mode):
-        report = ws.ingest(on_wait=say_waiting)
+        report = ws.ingest(progress=Heartbeat().ingest, on_wait=say_waiting)
     else:
         with Progress(
             TextColumn("ingesting history"),
@@ -166,7 +199,10 @@ def refresh(ws: Workspace, json_mode: bool, remine_commits: int | None = None) -
     """``Workspace.refresh`` with a progress bar on a terminal, then the ingest's warnings."""
     show = progress_enabled(json_mode)
     if not show:
-        result = ws.refresh(remine_commits=remine_commits, on_wait=say_waiting)
+        beat = Heartbeat()
+        result = ws.refresh(
+            ingest_progress=beat.ingest, mine_progress=beat.mine, remine_commits=remine_commits, on_wait=say_waiting
+        )
     else:
         with Progress(
             TextColumn("{task.description}"),

@@ -693,3 +693,20 @@ def test_an_empty_store_file_is_recreated_and_said(project: RepoBuilder, tmp_pat
     assert f"the store {db} was an empty file (0 bytes): a new, empty store was created" in flat(result.stderr)
     again = invoke("commits", "--json", "-C", project.path, env={"EMPATHY_DATABASE_URL": f"sqlite:///{db}"})
     assert "was an empty file" not in again.stderr  # said once, when it happened
+
+
+def test_long_work_off_a_terminal_says_where_it_is_on_stderr(
+    project: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI log gets a plain line every few seconds (here: every step), never a bar; stdout stays clean JSON."""
+    from empathy.cli import _common
+
+    quick = invoke("analyze", "--json", project.path, env=db_env(tmp_path, "quick.db"))
+    assert "ingesting:" not in quick.stderr  # quick work stays silent
+    monkeypatch.setattr(_common, "HEARTBEAT_SECONDS", 0.0)
+    result = invoke("analyze", "--json", project.path, env=db_env(tmp_path, "s.db"))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("ingesting: ") and " commits (" in line for line in lines)
+    assert any(line.startswith("mining: ") for line in lines)
+    json.loads(result.stdout)
