@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from empathy.core.errors import ConfigError, EmpathyError
+from empathy.core.helpers import json_safe
 from empathy.core.history.ingest import IngestReport
 from empathy.core.model import Finding
 from empathy.core.usecases.refresh import Refresh
@@ -251,19 +251,9 @@ def evidence_text(evidence: Mapping[str, Any], limit: int = 4) -> str:
     return ", ".join(items[:limit])
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def emit_json(payload: Any, sort_keys: bool = False) -> None:
     """One JSON document on stdout (``--json``): strict JSON, a number that is not one is null."""
-    print(json.dumps(_finite(payload), indent=2, sort_keys=sort_keys, default=str, allow_nan=False))
+    print(json.dumps(json_safe(payload), indent=2, sort_keys=sort_keys, default=str, allow_nan=False))
 
 
 def print_findings(findings: list[Finding], hidden: int) -> None:

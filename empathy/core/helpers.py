@@ -11,12 +11,28 @@ import bisect
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from empathy.core.context import MiningContext
 from empathy.core.history.blobs import BlobReader, count_loc
 from empathy.core.history.view import DAY, FileInfo
 
-__all__ = ["DAY", "date", "head_loc", "module_of", "percentile_ranks", "saturate", "source_files"]
+__all__ = ["DAY", "date", "head_loc", "json_safe", "module_of", "percentile_ranks", "saturate", "source_files"]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and the infinities as null (tuples as lists): what strict JSON can carry.
+
+    A metric that could not be computed is NaN in Python and null in every JSON
+    empathy writes (``--json``, stored records, the service's 422).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def date(ts: int) -> str:

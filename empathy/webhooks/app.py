@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from sqlmodel import col, select
 from empathy import __version__
 from empathy.core.agents.orchestrator import EventBus
 from empathy.core.errors import EmpathyError, ServiceConfigError
+from empathy.core.helpers import json_safe
 from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import Event
 from empathy.core.store.store import Store, open_store
@@ -316,17 +316,6 @@ def _document_guard(app: FastAPI) -> None:
     app.openapi = schema  # type: ignore[method-assign]
 
 
-def _finite(value: Any) -> Any:
-    """The value with NaN and the infinities as null: what strict JSON can carry."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 (``{"detail": [...]}``), safe for any input.
 
@@ -335,7 +324,7 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     back as JSON and the client got a 500 instead of its 422.
     """
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    detail = [_finite(jsonable_encoder(_finite(e))) for e in errors]
+    detail = [json_safe(jsonable_encoder(json_safe(e))) for e in errors]
     return JSONResponse({"detail": detail}, status_code=422)
 
 

@@ -7,12 +7,12 @@ the model's record on this repository.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from empathy.core.errors import ConfigError
+from empathy.core.helpers import json_safe
 from empathy.core.predict.backtest import FileBacktest, run_file_backtest
 from empathy.core.predict.jit import ChangeBacktest
 from empathy.core.predict.records import save_record
@@ -21,17 +21,6 @@ if TYPE_CHECKING:
     from empathy.core.workspace import Workspace
 
 __all__ = ["Backtest", "backtest"]
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: a metric that could not be computed is null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 @dataclass
@@ -45,7 +34,7 @@ class Backtest:
     change_summary: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        payload: dict[str, Any] = _finite(
+        payload: dict[str, Any] = json_safe(
             {
                 "summary": self.summary,
                 "cutoffs": [
@@ -114,5 +103,5 @@ def backtest(
             "ece": round(cbt.mean_calibration("ece"), 4),
             "brier_skill": round(cbt.mean_calibration("brier_skill"), 4),
         }
-        save_record(ws.store, ws.repo_id, "change", horizon_days, ws.repo.head, _finite(result.change_summary))
+        save_record(ws.store, ws.repo_id, "change", horizon_days, ws.repo.head, json_safe(result.change_summary))
     return result
