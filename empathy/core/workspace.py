@@ -495,6 +495,15 @@ class Workspace:
 
         return TrustLedger(self.store, self.repo_id, emit=self.emit)
 
+    def _declared_codes(self) -> set[str]:
+        """The finding codes plugins declare (the optional ``finding_codes`` hook)."""
+        return {
+            str(code)
+            for r in self.host.call_each("finding_codes", timeout=10.0)
+            if r.error is None and isinstance(r.value, list)
+            for code in r.value
+        }
+
     def known_rules(self) -> set[str]:
         """Finding codes feedback can be about: those with a record, those plugins declare, those given now.
 
@@ -502,30 +511,24 @@ class Workspace:
         ``finding_codes`` hook, and the findings they report now), not from a
         list kept by hand.
         """
-        known = set(self.trust().thresholds())
-        for result in self.host.call_each("finding_codes", timeout=10.0):
-            if result.error is None and isinstance(result.value, list):
-                known.update(str(code) for code in result.value)
+        return self._known_rules(set(self.trust().thresholds()) | self._declared_codes())
+
+    def _known_rules(self, recorded_or_declared: set[str]) -> set[str]:
         report = self.findings(gated=False)
-        known.update(f.code for f in report.findings)
-        known.update(f.code for f in report.hidden)
-        return known
+        return recorded_or_declared | {f.code for f in report.findings} | {f.code for f in report.hidden}
 
     def check_rule(self, rule: str) -> None:
-        """Raise ConfigError (exit 4) for a code that no plugin gives and no feedback ever named."""
+        """Raise ConfigError (exit 4) for a code that no plugin gives and no feedback ever named.
+
+        The current findings are computed only when the ledger and the plugins' declarations
+        do not know the code.
+        """
         from empathy.core.errors import ConfigError
 
-        if rule in self.trust().thresholds():
+        cheap = set(self.trust().thresholds()) | self._declared_codes()
+        if rule in cheap:
             return
-        declared = {
-            str(code)
-            for r in self.host.call_each("finding_codes", timeout=10.0)
-            if r.error is None and isinstance(r.value, list)
-            for code in r.value
-        }
-        if rule in declared:
-            return
-        known = self.known_rules()
+        known = self._known_rules(cheap)
         if rule not in known:
             import difflib
 

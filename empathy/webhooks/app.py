@@ -46,7 +46,7 @@ from empathy.webhooks.catalog import CATALOG, OPERATIONAL, valid_type
 from empathy.webhooks.config import PLUGIN_ID, ServiceConfig
 from empathy.webhooks.delivery import DeliveryWorker, RetryPolicy
 from empathy.webhooks.github import GateRunner, GithubProcessor
-from empathy.webhooks.guard import RequestGuard
+from empathy.webhooks.guard import KEY_CHECKED, RequestGuard
 from empathy.webhooks.models import (
     AttemptOut,
     EndpointIn,
@@ -206,6 +206,8 @@ def _authorised(
 ) -> Service:
     """API-key authentication: ``Authorization: Bearer <key>`` (or ``?api_key=`` for EventSource)."""
     service = _service(request)
+    if getattr(request.state, KEY_CHECKED, False):
+        return service  # the request guard checked this key before the body was read
     key = credentials.credentials if credentials is not None else request.query_params.get("api_key", "")
     if not outbox.check_api_key(service.store, key):
         raise HTTPException(401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"})

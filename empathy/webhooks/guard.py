@@ -18,7 +18,10 @@ from urllib.parse import parse_qs
 
 from fastapi import HTTPException
 
-__all__ = ["MAX_API_BODY", "RequestGuard", "needs_key"]
+__all__ = ["KEY_CHECKED", "MAX_API_BODY", "RequestGuard", "needs_key"]
+
+#: Set in the request's state once the guard accepted its API key.
+KEY_CHECKED = "empathy_api_key_checked"
 
 #: The JSON API's requests are small (an endpoint, a patch); inbound events and GitHub's have their own cap.
 MAX_API_BODY = 1024 * 1024
@@ -65,6 +68,7 @@ class RequestGuard:
             if not await asyncio.to_thread(self.check_key, key):
                 await _answer(send, 401, {"detail": "a valid API key is required"}, {b"www-authenticate": b"Bearer"})
                 return
+            scope.setdefault("state", {})[KEY_CHECKED] = True  # the route's own check need not ask again
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             await _answer(send, 413, {"detail": f"the body is larger than {limit} bytes"})

@@ -71,8 +71,8 @@ def stale_miners(ws: Workspace, remine_commits: int | None = None) -> list[str]:
     # replay day) describes another window ("commits in the last 365 days"), so it is mined again.  As of
     # the last commit (as_of = "last-commit", recorded as None) the commits themselves move the window,
     # and remine_commits decides as before.
-    at = ws.history().at
-    today = None if at is None else ws.history().now // 86_400
+    history = ws.history()
+    today = None if history.at is None else history.now // 86_400
     stale: list[str] = []
     for name in ws.host.implementations("mine_patterns"):
         run = last.get(name)
