@@ -54,7 +54,7 @@ from empathy.core.predict.jit import ensure_szz, labels
 from empathy.core.predict.risk import score_history
 from empathy.core.workspace import open_workspace
 from empathy.gate.decide import combine_risk, decide, error_budget
-from empathy.gate.deploys import MAX_PAST, MIN_PAST, _percentile
+from empathy.gate.deploys import MAX_PAST, MIN_PAST, percentile_among
 from empathy.gate.settings import GateSettings
 from empathy.gate.track_record import fold
 
@@ -162,7 +162,7 @@ def main() -> None:
         earlier = [e for e in deploys if e.at < d.at][-MAX_PAST:]
         past_scores = [sum(model.probability.get(m, 0.0) for m in e.members) for e in earlier]
         scorable = not model.fallback and len(earlier) >= MIN_PAST
-        percentile = _percentile(expected, past_scores) if scorable else None
+        percentile = percentile_among(expected, past_scores) if scorable else None
         d.expected = expected
         risk, _ = combine_risk(percentile, [], settings.signal_weight)
         # Earlier deploys whose outcome was known at this one: failed once a fix blamed them

@@ -29,7 +29,7 @@ from empathy.core.predict.risk import CommitScores, score_history
 if TYPE_CHECKING:
     from empathy.core.workspace import Workspace
 
-__all__ = ["MAX_PAST", "MIN_PAST", "PastDeploy", "RangeRisk", "range_risk"]
+__all__ = ["MAX_PAST", "MIN_PAST", "PastDeploy", "RangeRisk", "percentile_among", "range_risk"]
 
 #: Fewer past deploys than this and the gate cannot say how unusual a range is: inconclusive.
 MIN_PAST = 5
@@ -92,7 +92,7 @@ class RangeRisk:
         }
 
 
-def _percentile(value: float, others: list[float]) -> float:
+def percentile_among(value: float, others: list[float]) -> float:
     """Share of ``others`` below ``value`` (ties count half): 0.9 means riskier than 90% of them."""
     if not others:
         return math.nan
@@ -154,7 +154,7 @@ def range_risk(
         past.reverse()
         compared_with = f"windows of {size} consecutive commits, as there are fewer than {MIN_PAST} release ranges"
     past = past[-MAX_PAST:]
-    percentile = _percentile(expected, [p.expected for p in past]) if len(past) >= MIN_PAST else None
+    percentile = percentile_among(expected, [p.expected for p in past]) if len(past) >= MIN_PAST else None
     return RangeRisk(
         expected=expected,
         commits=len(change.commits),
