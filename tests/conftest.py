@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from empathy.core.host import AUTOLOAD_ENV
 from empathy.core.store.store import Store, open_store
+from tests.envs import SESSION_VARS
 from tests.gitrepo import RepoBuilder
 
 #: The gate's learned-from histories are shared by tests/gate and tests/ci_action (built once a session).
@@ -19,6 +21,9 @@ pytest_plugins = ["tests.gate_fixtures"]
 # Set for the whole session, not only per test: module-scoped fixtures (a workspace shared by a
 # module's tests) are built before the per-test fixture below runs.
 os.environ["EMPATHY_AS_OF"] = "last-commit"
+# Only empathy's own plugins load in the tests (and in the processes they start): a third-party
+# plugin installed beside it must not change what they see. Tests of third-party loading unset it.
+os.environ[AUTOLOAD_ENV] = "1"
 
 POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -32,9 +37,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     tests of the clock itself set ``as_of`` back to "".
     """
     for name in list(os.environ):
-        if name.startswith("EMPATHY_") and name not in ("EMPATHY_TEST_POSTGRES_URL", "EMPATHY_AS_OF"):
+        if name.startswith("EMPATHY_") and name not in ("EMPATHY_TEST_POSTGRES_URL", *SESSION_VARS):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMPATHY_AS_OF", "last-commit")
+    monkeypatch.setenv(AUTOLOAD_ENV, "1")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ import pluggy
 
 from empathy.core import hookspecs
 
-__all__ = ["CallResult", "PluginHost", "PluginInfo"]
+__all__ = ["AUTOLOAD_ENV", "CallResult", "PluginHost", "PluginInfo", "autoload_disabled"]
 
 
 @dataclass
@@ -86,6 +86,23 @@ def _env_list(name: str) -> list[str] | None:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+#: Like pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``: set to anything but "" or "0", only
+#: empathy's own entry points load, so a run (a test suite, a bug report) is not changed by
+#: whatever third-party plugins happen to be installed in the environment.
+AUTOLOAD_ENV = "EMPATHY_DISABLE_PLUGIN_AUTOLOAD"
+
+
+def autoload_disabled() -> bool:
+    """Whether third-party entry points are left out (``EMPATHY_DISABLE_PLUGIN_AUTOLOAD``)."""
+    return os.environ.get(AUTOLOAD_ENV, "") not in ("", "0")
+
+
+def _is_builtin(ep: EntryPoint) -> bool:
+    """An entry point that empathy's own distribution declares (the built-in plugins)."""
+    dist = ep.dist
+    return dist is not None and str(dist.metadata["Name"]).lower() == "empathy"
+
+
 class PluginHost:
     """Owns the PluginManager and the per-plugin bookkeeping."""
 
@@ -131,7 +148,10 @@ class PluginHost:
         not know (``check_pending``), is recorded with its error and left out;
         the others load normally.
         """
+        own_only = autoload_disabled()
         for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            if own_only and not _is_builtin(ep):
+                continue
             self._load_one(ep)
 
     def _load_one(self, ep: EntryPoint) -> None:

@@ -25,6 +25,7 @@ import pytest
 
 from empathy import __version__
 from empathy.cli import scaffold
+from empathy.core.host import AUTOLOAD_ENV
 from tests.cli.helpers import invoke
 from tests.gitrepo import RepoBuilder
 
@@ -64,6 +65,7 @@ def run(args: list[str], site: Path, cwd: Path, **extra_env: str) -> subprocess.
     """``args`` in a subprocess that sees the packages installed in ``site`` (and nothing of this process)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     env["PYTHONPATH"] = str(site)
+    env[AUTOLOAD_ENV] = "0"  # the scaffolded package is a third-party plugin
     env.update(extra_env)
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 

@@ -10,7 +10,6 @@ store is compared with one ingest of the same repository.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from sqlalchemy import func, select
 from empathy.core.store.locks import repository_lock
 from empathy.core.store.tables import ChangeRow, CommitRow, FileRow
 from empathy.core.workspace import open_workspace
+from tests.envs import child_env
 from tests.gitrepo import RepoBuilder
 
 PAIRS = 20
@@ -133,7 +133,7 @@ def test_a_cli_run_that_must_wait_says_so(template: Path, tmp_path: Path) -> Non
     shutil.copytree(template, repo, symlinks=True)
     url = f"sqlite:///{tmp_path / 'store.db'}"
     ws = open_workspace(repo, {"database_url": url})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     env["EMPATHY_DATABASE_URL"] = url
     with repository_lock(ws.store.engine, ws.repo.key):
         proc = subprocess.Popen(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from empathy.core.hookspecs import hookimpl
-from empathy.core.host import PluginHost, default_host
+from empathy.core.host import AUTOLOAD_ENV, PluginHost, default_host
 from empathy.core.model import Pattern
 
 PLUGIN_SOURCE = {
@@ -54,6 +54,7 @@ def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: empathy-demo\nVersion: 1.2.3\n")
     (dist / "entry_points.txt").write_text(ENTRY_POINTS)
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv(AUTOLOAD_ENV)  # the session loads only built-ins; this tests the others
     return site
 
 
@@ -86,6 +87,20 @@ def test_load_and_disable_selection(third_party: Path, monkeypatch: pytest.Monke
     assert host.implementations("mine_patterns") == ["good"]
     listed = {i.name for i in host.listing()}
     assert {"churn", "coupling", "broken"} <= listed  # listed, but not enabled
+
+
+def test_autoload_switch_leaves_out_only_third_party_plugins(
+    third_party: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EMPATHY_DISABLE_PLUGIN_AUTOLOAD, as pytest's: the built-ins still load, an installed third party does not."""
+    everything = {i.name for i in default_host().listing()}
+    assert "good" in everything
+    monkeypatch.setenv(AUTOLOAD_ENV, "1")
+    own = {i.name: i for i in default_host().listing()}
+    assert everything - set(own) >= {"good", "broken", "unknown-hook"}
+    assert own and all(i.distribution == "empathy" and i.enabled for i in own.values())
+    monkeypatch.setenv(AUTOLOAD_ENV, "0")  # "0" means autoload is on, as for pytest
+    assert {i.name for i in default_host().listing()} == everything
 
 
 def test_empty_load_list_loads_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

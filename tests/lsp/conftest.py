@@ -17,6 +17,8 @@ from lsprotocol import types as t
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from empathy.core.host import AUTOLOAD_ENV
+from tests.envs import child_env
 from tests.lsp.project import build
 
 SERVER = [sys.executable, "-m", "empathy", "lsp"]
@@ -53,9 +55,8 @@ async def session(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[LanguageClient]:
     """A started, initialized server for ``root``; shut down cleanly afterwards."""
-    import os
 
-    server_env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    server_env = child_env()
     server_env.update(env or {})
     config = ClientServerConfig(server_command=SERVER, server_env=server_env)
     client = await config.start()
@@ -165,4 +166,5 @@ def install_plugin(site: Path, name: str, source: str) -> dict[str, str]:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(f"[empathy]\n{name} = {module}\n", encoding="utf-8")
-    return {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    # a third-party plugin: the session leaves those out unless told otherwise
+    return {"PYTHONPATH": os.pathsep.join([str(site), *sys.path]), AUTOLOAD_ENV: "0"}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.envs import child_env
 
 NVIM = shutil.which("nvim")
 
@@ -22,7 +23,7 @@ def test_neovim_shows_empathy_diagnostics(template: Path, tmp_path: Path, folder
     project = tmp_path / folder
     shutil.copytree(template, project, symlinks=True)
     out = tmp_path / "diagnostics.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     env.update(
         EMPATHY_TEST_FILE=str(project / "core.py"),
         EMPATHY_TEST_ROOT=str(project),

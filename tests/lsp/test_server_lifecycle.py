@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient as PlainClient
 
 from empathy.lsp_server.settings import analysis_overrides, parse_settings
+from tests.envs import child_env
 from tests.lsp.conftest import VSCODE, codes, install_plugin, open_file, session, until, uri
 
 SLOW_LEVEL = """
@@ -52,7 +52,7 @@ async def test_multi_root_workspace_keeps_one_store_per_repository(template: Pat
 
     from tests.lsp.conftest import SERVER
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     client = await ClientServerConfig(server_command=SERVER, server_env=env).start()
     client.set_configuration({"debounceMs": 0, "headPollSeconds": 0}, section="empathy")
     await client.initialize_session(
@@ -109,7 +109,7 @@ async def test_exit_during_background_work_is_prompt(project: Path, tmp_path: Pa
 
     from tests.lsp.conftest import SERVER
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     env.update(install_plugin(tmp_path / "site", "slow-miner", SLOW_MINER), SLOW_MINER_SECONDS="60")
     client = await ClientServerConfig(server_command=SERVER, server_env=env).start()
     client.set_configuration({"headPollSeconds": 0}, section="empathy")
@@ -141,7 +141,7 @@ def _free_port() -> int:
 @pytest.mark.asyncio
 async def test_tcp_transport(project: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     server = subprocess.Popen(
         [sys.executable, "-m", "empathy", "lsp", "--tcp", f"127.0.0.1:{port}"], env=env, stderr=subprocess.PIPE
     )
