@@ -111,7 +111,7 @@ def open_ws(path: Path | str, database_url: str | None = None, **overrides: Any)
     ws = open_workspace(path, values or None)
     for line in [*ws.settings.deprecations, *ws.store.notes]:
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
-    for line in ws.settings.typos(ws.host.infos):
+    for line in [*ws.settings.typos(ws.host.infos), *ws.selection_warnings()]:
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
     return ws
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,8 +38,12 @@ def init(
         ]
         for name, spec in CORE_SETTINGS.items():
             lines.append(f"# {spec.help}")
-            value = json.dumps(spec.default) if spec.default is not None else '["churn", "coupling"]'
-            lines.append(f"# {name} = {value}")
+            if spec.default is None:
+                lines.append(f"# {name} = {spec.example or '[]'}")
+            else:
+                lines.append(f"# {name} = {json.dumps(spec.default)}")
+                if spec.example:
+                    lines.append(f"# e.g. {name} = {spec.example}")
             lines.append("")
         for plugin in ws.settings.all_plugin_sections():
             lines.append(f"# [plugins.{plugin}]")
@@ -47,6 +52,15 @@ def init(
             lines.append("")
         target.write_text("\n".join(lines), encoding="utf-8")
         out.print(f"wrote {target}")
+        if ws.repo.path_state(target.name) == "untracked":
+            exclude = os.path.relpath(ws.repo.exclude_file(), ws.repo.root)
+            out.print(
+                f"{target.name} is not in git yet: commit it to share these settings with the team "
+                f"(`git add {target.name}`), or keep them to this checkout "
+                f"(`echo {target.name} >> {exclude}`)",
+                highlight=False,
+                soft_wrap=True,
+            )
     out.print(f"store: {ws.store.url}")
     out.print("next: `empathy analyze` to ingest the history and see the report")
 

@@ -35,6 +35,8 @@ class SettingSpec:
     help: str
     #: numbers below this are refused where they are set (a negative window or time-out means nothing)
     minimum: float | None = None
+    #: a value in TOML that shows the form (``empathy init`` writes it beside the default)
+    example: str | None = None
 
 
 #: The keyword rule empathy used before commit labels (a fix word anywhere in the message, unless the
@@ -84,10 +86,26 @@ CORE_SETTINGS: dict[str, SettingSpec] = {
     "horizon_days": SettingSpec(90, "forecast horizon: the probability of a bug fix within this many days", minimum=1),
     "plugin_timeout": SettingSpec(120.0, "seconds one plugin hook call may take before it is abandoned", minimum=0.001),
     "disable_plugins": SettingSpec([], "plugin ids not to load"),
-    "load_plugins": SettingSpec(None, "if set, load only these plugin ids (an empty list loads none)"),
+    "load_plugins": SettingSpec(
+        None, "if set, load only these plugin ids (an empty list loads none)", example='["churn", "coupling"]'
+    ),
     "top": SettingSpec(20, "rows shown by `empathy analyze`", minimum=1),
     "remine_commits": SettingSpec(
         1, "re-run a miner once this many commits were ingested since its last successful run", minimum=1
+    ),
+    "select": SettingSpec(
+        None,
+        "if set, report only findings with these codes (ruff's `select`; the codes are those `empathy findings` shows)",
+        example='["fix-prone", "missing-partner"]',
+    ),
+    "ignore": SettingSpec(
+        [], "finding codes never reported, anywhere (ruff's `ignore`)", example='["knowledge-island"]'
+    ),
+    "per_file_ignores": SettingSpec(
+        {},
+        "a table of glob (fnmatch, '*' crosses '/'; a pattern without '/' also matches the file name) to the "
+        "finding codes not reported on matching files (ruff's `per-file-ignores`)",
+        example='{"scripts/*" = ["hotspot", "fix-prone"], "__init__.py" = ["complexity-rising"]}',
     ),
     "partner_min_share": SettingSpec(
         0.5,
@@ -117,9 +135,26 @@ def _coerce(env_name: str, raw: str, default: Any) -> Any:
             return float(raw)
         if isinstance(default, list) or default is None:
             return [item.strip() for item in raw.split(",") if item.strip()]
+        if isinstance(default, dict):
+            return _coerce_table(raw)
     except ValueError:
+        if isinstance(default, dict):
+            raise ConfigError(f"{env_name}={raw!r} is not a table", "write it as GLOB:CODE,GLOB:CODE") from None
         raise ConfigError(f"{env_name}={raw!r} is not a valid {type(default).__name__}") from None
     return raw
+
+
+def _coerce_table(raw: str) -> dict[str, list[str]]:
+    """``"tests/*:fix-prone,scripts/*:hotspot"`` (ruff's ``--per-file-ignores`` form) as a table."""
+    table: dict[str, list[str]] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        pattern, sep, code = item.rpartition(":")
+        if not sep or not pattern.strip() or not code.strip():
+            raise ValueError(item)
+        table.setdefault(pattern.strip(), []).append(code.strip())
+    return table
 
 
 def _check_type(name: str, value: Any, default: Any, source: str) -> None:
@@ -132,10 +167,20 @@ def _check_type(name: str, value: Any, default: Any, source: str) -> None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
     elif isinstance(default, list) or default is None:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and all(
+            isinstance(codes, list) and all(isinstance(c, str) for c in codes) for codes in value.values()
+        )
     else:
         ok = isinstance(value, str)
     if not ok:
-        expected = "a list of strings" if isinstance(default, list) or default is None else type(default).__name__
+        expected = (
+            "a list of strings"
+            if isinstance(default, list) or default is None
+            else "a table of lists of strings"
+            if isinstance(default, dict)
+            else type(default).__name__
+        )
         raise ConfigError(f"{source}: {name} = {value!r} should be {expected}")
 
 
@@ -174,6 +219,8 @@ class Settings:
         return self.values.get(name, default)
 
     def set(self, name: str, value: Any, source: str) -> None:
+        if name not in CORE_SETTINGS and name.replace("-", "_") in CORE_SETTINGS:
+            name = name.replace("-", "_")  # ruff's spelling (`per-file-ignores`) reads as ours
         if name in DEPRECATED_SETTINGS:
             new = DEPRECATED_SETTINGS[name]
             self.deprecations.append(f"{source}: {name} is deprecated, use {new} (same meaning)")

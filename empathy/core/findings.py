@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from empathy.core.host import CallResult
 from empathy.core.ignore import read_worktree, split_ignored
 from empathy.core.model import ChangeSet, Finding
+from empathy.core.selection import CodeSelection
 
 if TYPE_CHECKING:
     from empathy.core.workspace import Workspace
@@ -34,6 +35,8 @@ class FindingsReport:
     hidden: list[Finding] = field(default_factory=list)
     #: silenced by an ``empathy: ignore[<code>]`` comment where they point
     ignored: list[Finding] = field(default_factory=list)
+    #: left out by the ``select`` / ``ignore`` / ``per_file_ignores`` settings
+    deselected: list[Finding] = field(default_factory=list)
 
     @property
     def errors(self) -> dict[str, str]:
@@ -43,6 +46,7 @@ class FindingsReport:
         return {
             "findings": [f.to_dict() for f in self.findings],
             "held_back": len(self.hidden),
+            "deselected_by_settings": len(self.deselected),
             "plugins": {r.plugin: {"seconds": round(r.seconds, 3), "error": r.error} for r in self.results},
         }
 
@@ -85,7 +89,12 @@ def collect_findings(
             kept = merged.get(finding.fingerprint)
             if kept is None or finding.severity.rank > kept.severity.rank:
                 merged[finding.fingerprint] = finding
-    shown, report.ignored = split_ignored(rank_findings(list(merged.values())), read_worktree(ws.repo.root))
+    candidates = rank_findings(list(merged.values()))
+    selection = CodeSelection.from_settings(ws.settings)
+    if not selection.everything:
+        report.deselected = [f for f in candidates if not selection.allows(f.code, f.location.path)]
+        candidates = [f for f in candidates if selection.allows(f.code, f.location.path)]
+    shown, report.ignored = split_ignored(candidates, read_worktree(ws.repo.root))
     for finding in shown:
         if gate is None or gate(finding):
             report.findings.append(finding)

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import git
 
@@ -38,6 +39,20 @@ class RepoInfo:
     @property
     def git(self) -> git.Git:
         return self.git_repo.git
+
+    def path_state(self, rel: str) -> Literal["tracked", "ignored", "untracked"]:
+        """Whether git tracks ``rel``, ignores it, or neither (a file the user has yet to decide about)."""
+        if self.git.ls_files("--", rel):
+            return "tracked"
+        try:
+            self.git.check_ignore("-q", "--", rel)
+        except git.GitCommandError:  # exit 1: not ignored
+            return "untracked"
+        return "ignored"
+
+    def exclude_file(self) -> Path:
+        """This checkout's private ignore list (``.git/info/exclude``, shared by linked worktrees)."""
+        return (self.root / str(self.git.rev_parse("--git-path", "info/exclude"))).resolve()
 
 
 def _normalise_remote(url: str) -> str:

@@ -504,6 +504,19 @@ class Workspace:
             for code in r.value
         }
 
+    def selection_warnings(self) -> list[str]:
+        """Codes named by ``select`` / ``ignore`` / ``per_file_ignores`` that no plugin declares.
+
+        Asked only when those settings are used, and only of the plugins' declarations and the
+        trust ledger (cheap), so every command can say it.
+        """
+        from empathy.core.selection import CodeSelection
+
+        selection = CodeSelection.from_settings(self.settings)
+        if selection.everything:
+            return []
+        return selection.unknown_codes(set(self.trust().thresholds()) | self._declared_codes())
+
     def known_rules(self) -> set[str]:
         """Finding codes feedback can be about: those with a record, those plugins declare, those given now.
 

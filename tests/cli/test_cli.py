@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from empathy.core.config import CORE_SETTINGS
 from empathy.core.hookspecs import hookimpl
 from empathy.core.host import PluginHost, default_host
 from tests.cli.helpers import flat, invoke
+from tests.envs import child_env
 from tests.gitrepo import RepoBuilder
 from tests.plugins.helpers import build_template, clone
 
@@ -568,6 +568,31 @@ def test_init_writes_a_commented_valid_toml(project: RepoBuilder) -> None:
     }
 
 
+def test_init_says_how_to_share_or_keep_the_settings_file(project: RepoBuilder) -> None:
+    """Item 17.10: a new untracked file asks a decision: commit it, or exclude it in this checkout only."""
+    first = invoke("init", project.path)
+    assert first.exit_code == 0, first.output
+    hint = (
+        ".empathy.toml is not in git yet: commit it to share these settings with the team "
+        "(`git add .empathy.toml`), or keep them to this checkout (`echo .empathy.toml >> .git/info/exclude`)"
+    )
+    assert hint in first.stdout
+    data = tomllib.loads(
+        "\n".join(line[len("# e.g. ") :] for line in first_lines(project) if line.startswith("# e.g. "))
+    )
+    assert data["per_file_ignores"] and data["ignore"]  # each example is valid TOML
+
+    (project.path / ".git" / "info").mkdir(exist_ok=True)
+    with (project.path / ".git" / "info" / "exclude").open("a", encoding="utf-8") as fh:
+        fh.write(".empathy.toml\n")
+    again = invoke("init", "--force", project.path)
+    assert again.exit_code == 0 and "is not in git yet" not in again.stdout  # decided: nothing to say
+
+
+def first_lines(project: RepoBuilder) -> list[str]:
+    return (project.path / ".empathy.toml").read_text(encoding="utf-8").splitlines()
+
+
 def test_init_does_not_overwrite_without_force(project: RepoBuilder) -> None:
     target = project.path / ".empathy.toml"
     target.write_text("window_days = 30\n", encoding="utf-8")
@@ -586,7 +611,7 @@ def test_init_does_not_overwrite_without_force(project: RepoBuilder) -> None:
 
 
 def run_module(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"}
+    env = child_env()
     return subprocess.run(
         [sys.executable, "-m", "empathy", *map(str, args)],
         capture_output=True,

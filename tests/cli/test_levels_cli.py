@@ -22,6 +22,7 @@ import typer.main
 
 import empathy.cli.app as cli
 from tests.cli.helpers import flat, invoke
+from tests.envs import child_env
 from tests.gitrepo import EPOCH, RepoBuilder, build_partner_history, py_source
 from tests.plugins.helpers import build_template, clone
 
@@ -199,7 +200,7 @@ def test_every_level_command_is_registered() -> None:
 def test_findings_json_structure(project: RepoBuilder, env: dict[str, str]) -> None:
     allow_low_forecasts(project)
     data = findings(project, env, "--all")
-    assert set(data) == {"findings", "held_back", "plugins"}
+    assert set(data) == {"findings", "held_back", "deselected_by_settings", "plugins"}
     assert data["held_back"] == 0  # --all holds nothing back
     assert set(data["plugins"]) == LEVEL_PLUGINS
     assert all(p["error"] is None for p in data["plugins"].values())
@@ -250,6 +251,39 @@ def test_findings_json_structure(project: RepoBuilder, env: dict[str, str]) -> N
     gated = findings(project, env)
     assert gated["held_back"] == len(fix)
     assert codes_at(gated) == codes_at(data) - {("fix-forecast", p) for p in fix}
+
+
+def test_select_ignore_and_per_file_ignores_read_as_ruff_reads_them(project: RepoBuilder, env: dict[str, str]) -> None:
+    everything = codes_at(findings(project, env, "--all"))
+    expected = {("hotspot", "src/engine.py"), ("fix-forecast", "src/engine.py"), ("fix-forecast", "src/api.py")}
+    assert expected <= everything
+    settings = project.path / ".empathy.toml"
+    # ruff's spelling of the table; a glob without '/' matches the file name, as in ruff
+    settings.write_text('ignore = ["hotspot"]\n[per-file-ignores]\n"engine.py" = ["fix-forecast"]\n', encoding="utf-8")
+    data = findings(project, env, "--all")
+    dropped = {c for c in everything if c[0] == "hotspot"} | {("fix-forecast", "src/engine.py")}
+    assert codes_at(data) == everything - dropped
+    assert data["deselected_by_settings"] == len(dropped)
+    assert ("fix-forecast", "src/api.py") in codes_at(data)  # the per-file rule stays on its file
+
+    settings.write_text('select = ["knowledge-island"]\n', encoding="utf-8")
+    islands = {c for c in everything if c[0] == "knowledge-island"}
+    assert len(islands) == 3 and codes_at(findings(project, env, "--all")) == islands
+    settings.unlink()
+    env_only = {**env, "EMPATHY_PER_FILE_IGNORES": "src/*:knowledge-island,src/api.py:fix-forecast"}
+    assert codes_at(findings(project, env_only, "--all")) == everything - islands - {("fix-forecast", "src/api.py")}
+
+
+def test_a_misspelt_code_in_the_selection_is_said_by_every_command(project: RepoBuilder, env: dict[str, str]) -> None:
+    (project.path / ".empathy.toml").write_text('ignore = ["hotspto"]\n', encoding="utf-8")
+    for command in ("findings", "forecast", "trust"):
+        result = invoke(command, project.path, env=env)
+        assert result.exit_code == 0, result.output
+        assert "ignore: no plugin reports the finding code 'hotspto'; did you mean 'hotspot'?" in flat(result.stderr)
+    (project.path / ".empathy.toml").write_text('ignore = "hotspot"\n', encoding="utf-8")
+    result = invoke("findings", project.path, env=env)
+    assert result.exit_code == 4
+    assert "ignore = 'hotspot' should be a list of strings" in flat(result.stderr)
 
 
 def test_findings_file_limits_to_the_path_and_adds_its_history(project: RepoBuilder, env: dict[str, str]) -> None:
@@ -363,7 +397,7 @@ def test_python_m_empathy_findings_bad_range(project: RepoBuilder, tmp_path: Pat
         capture_output=True,
         text=True,
         env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"},
+            **child_env(),
             "COLUMNS": "300",
         },
         cwd=tmp_path,
@@ -381,7 +415,7 @@ def test_closed_stdout_is_not_an_internal_error(project: RepoBuilder, tmp_path: 
         [sys.executable, "-m", "empathy", "forecast", "--json", str(project.path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_") or k == "EMPATHY_AS_OF"},
+        env=child_env(),
         cwd=tmp_path,
     )
     assert proc.stdout is not None
