@@ -3,7 +3,9 @@
 Escaping follows the Actions toolkit (``command.ts``): in a message ``%``,
 CR and LF are escaped; in a property also ``:`` and ``,``.  GitHub keeps at
 most 10 warning and 10 error annotations per step, so the report caps them
-(the full list is in the summary and the JSON).
+(the full list is in the summary and the JSON).  The escaping and the SARIF
+log's shape are :mod:`empathy.core.findings_formats`'s, shared with
+``empathy findings --output-format``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from empathy import __version__
+from empathy.core.findings_formats import (
+    escape_data,
+    escape_property,
+    sarif_level,
+    sarif_location,
+    sarif_log,
+    sarif_rule,
+    workflow_command,
+)
 
 __all__ = [
     "annotation_commands",
@@ -26,27 +36,15 @@ __all__ = [
     "write_step_summary",
 ]
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+GATE_HELP_URI = "https://github.com/empathy-dev/empathy/blob/main/docs/gate.md"
 
 
 def annotation_commands(annotations: list[Mapping[str, Any]]) -> list[str]:
     """``::error file=...,line=...,title=...::message`` lines for the report's annotations."""
-    lines: list[str] = []
-    for a in annotations:
-        props = [f"file={escape_property(str(a['file']))}"]
-        if a.get("line"):
-            props.append(f"line={int(a['line'])}")
-        props.append(f"title={escape_property(str(a['title']))}")
-        lines.append(f"::{a['level']} {','.join(props)}::{escape_data(str(a['message']))}")
-    return lines
+    return [
+        workflow_command(str(a["level"]), str(a["file"]), a.get("line"), str(a["title"]), str(a["message"]))
+        for a in annotations
+    ]
 
 
 def write_outputs(values: Mapping[str, str], path: str | os.PathLike[str] | None = None) -> bool:
@@ -79,34 +77,20 @@ def write_step_summary(markdown: str, path: str | os.PathLike[str] | None = None
     return True
 
 
-def _sarif_level(level: str) -> str:
-    return {"error": "error", "warning": "warning"}.get(level, "note")
-
-
 def sarif_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """A SARIF 2.1.0 log for code scanning: the gate's annotations as results on the changed files."""
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     for a in report["annotations"]:
         rule_id = str(a["title"]).removeprefix("empathy gate: ").removeprefix("empathy: ")
-        rules.setdefault(
-            rule_id,
-            {
-                "id": rule_id,
-                "name": rule_id.replace("-", " ").replace("_", " ").title().replace(" ", ""),
-                "shortDescription": {"text": f"empathy: {rule_id}"},
-                "helpUri": "https://github.com/empathy-dev/empathy/blob/main/docs/gate.md",
-            },
-        )
-        # A file-level result still needs a region for code scanning to place it: the first line.
-        region = {"region": {"startLine": int(a["line"]) if a.get("line") else 1}}
+        rules.setdefault(rule_id, sarif_rule(rule_id, f"empathy: {rule_id}", GATE_HELP_URI))
         key = f"{rule_id}|{a['file']}|{a.get('line') or ''}|{a['message']}"
         results.append(
             {
                 "ruleId": rule_id,
-                "level": _sarif_level(str(a["level"])),
+                "level": sarif_level(str(a["level"])),
                 "message": {"text": str(a["message"])},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": str(a["file"])}, **region}}],
+                "locations": [sarif_location(str(a["file"]), a.get("line"))],
                 # Stable across runs for the same rule, file and message, so code scanning tracks one alert.
                 "partialFingerprints": {
                     "empathyFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32],
@@ -114,29 +98,17 @@ def sarif_report(report: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     decision = report["decision"]
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "empathy-gate",
-                        "version": __version__,
-                        "informationUri": "https://github.com/empathy-dev/empathy",
-                        "rules": [rules[k] for k in sorted(rules)],
-                    }
-                },
-                "results": results,
-                "properties": {
-                    "decision": decision["decision"],
-                    "risk": decision["risk"],
-                    "trust": decision["trust"],
-                    "head": report["subject"]["head"],
-                },
-            }
-        ],
-    }
+    return sarif_log(
+        tool="empathy-gate",
+        rules=rules,
+        results=results,
+        properties={
+            "decision": decision["decision"],
+            "risk": decision["risk"],
+            "trust": decision["trust"],
+            "head": report["subject"]["head"],
+        },
+    )
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
