@@ -172,17 +172,17 @@ def settings_reference() -> str:
         "## Core settings",
         "",
         "`[tool.empathy]` in `pyproject.toml`, top-level keys in `.empathy.toml`, or the environment "
-        "variable shown (lists are comma-separated there). A value below the minimum, or of the wrong "
-        "type, is refused where it is set, with the file or variable named.",
+        "variable `EMPATHY_<SETTING>` (`EMPATHY_WINDOW_DAYS` for `window_days`; lists are comma-separated "
+        "there). A value below the minimum, or of the wrong type, is refused where it is set, with the "
+        "file or variable named.",
         "",
-        "| setting | type | default | range | environment | meaning |",
-        "|---|---|---|---|---|---|",
+        "| setting | type | default | range | meaning |",
+        "|---|---|---|---|---|",
     ]
     for name, spec in CORE_SETTINGS.items():
         rng = f"≥ {spec.minimum:g}" if spec.minimum is not None else ""
         lines.append(
-            f"| `{name}` | {_type_name(spec.default)} | {_default_text(spec.default)} | {rng} "
-            f"| `EMPATHY_{name.upper()}` | {_cell(spec.help)} |"
+            f"| `{name}` | {_type_name(spec.default)} | {_default_text(spec.default)} | {rng} | {_cell(spec.help)} |"
         )
     if DEPRECATED_SETTINGS:
         lines += ["", "Old names still read, each with a warning naming the new one:", ""]
@@ -193,10 +193,11 @@ def settings_reference() -> str:
         "",
         "Each plugin's keys live in `[tool.empathy.plugins.<id>]` (`[plugins.<id>]` in `.empathy.toml`) "
         "or `EMPATHY_PLUGIN_<ID>_<KEY>`; the id is the plugin's entry-point name. The defaults below are "
-        "what each built-in plugin's `settings_defaults` hook returns. Plugins check their own values "
-        "where they read them; their ranges are not declared in a table the site could read, so none is "
-        "shown here (the guides give them: [the gate](../gate.md#settings), "
-        "[the webhook service](../webhooks.md#settings), [the miners](../configuration.md#plugin-settings)).",
+        "what each built-in plugin's `settings_defaults` hook returns. A plugin declares only its defaults, "
+        "so no range is shown; the meanings the code does not carry are in the guides: "
+        "[the gate](../gate.md#settings), [the webhook service](../webhooks.md#settings), "
+        "[the miners](../configuration.md#plugin-settings), [the levels](../levels.md), "
+        "[the agents](../agents.md).",
     ]
     descriptions = _plugin_descriptions()
     for plugin, defaults in plugin_settings().items():
@@ -204,13 +205,13 @@ def settings_reference() -> str:
             continue
         env_prefix = f"EMPATHY_PLUGIN_{plugin.upper().replace('-', '_')}_"
         meanings = descriptions.get(plugin, {})
-        lines += ["", f"### `{plugin}`", ""]
+        lines += ["", f"### `{plugin}`", "", f"`[tool.empathy.plugins.{plugin}]`, `{env_prefix}<KEY>`", ""]
         if meanings:
-            lines += ["| key | type | default | environment | meaning |", "|---|---|---|---|---|"]
+            lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
         else:
-            lines += ["| key | type | default | environment |", "|---|---|---|---|"]
+            lines += ["| key | type | default |", "|---|---|---|"]
         for key, default in defaults.items():
-            row = f"| `{key}` | {_type_name(default)} | {_default_text(default)} | `{env_prefix}{key.upper()}` |"
+            row = f"| `{key}` | {_type_name(default)} | {_default_text(default)} |"
             if meanings:
                 row += f" {_cell(meanings.get(key, ''))} |"
             lines.append(row)
@@ -409,7 +410,11 @@ _LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)\s]+)\)")
 
 
 def index_page(readme: str) -> str:
-    """README.md as the site's front page: ``docs/X.md`` links become ``X.md``, other files GitHub links."""
+    """README.md as the site's front page.
+
+    ``docs/X.md`` links become ``X.md``, links to other files point at the repository on
+    GitHub, and a table cell's escaped pipe inside code (``a\\|b``) loses its backslash.
+    """
 
     def fix(match: re.Match[str]) -> str:
         target = match.group(1)
@@ -417,7 +422,14 @@ def index_page(readme: str) -> str:
             return f"]({target[len('docs/') :]})"
         return f"]({REPO_URL}/blob/main/{target})"
 
-    return _LINK.sub(fix, readme)
+    def unescape(line: str) -> str:
+        # GitHub needs `a\|b` in a table cell; Python-Markdown keeps a code span's pipes itself and would
+        # show the backslash.
+        if not line.startswith("|"):
+            return line
+        return re.sub(r"`[^`]*`", lambda m: m.group(0).replace("\\|", "|"), line)
+
+    return "\n".join(unescape(line) for line in _LINK.sub(fix, readme).split("\n"))
 
 
 def write_pages() -> None:

@@ -124,8 +124,7 @@ def test_the_settings_reference_has_every_core_setting_with_type_default_and_ran
     page = gen.settings_reference()
     core = page[: page.index("## Plugin settings")]
     for name, spec in CORE_SETTINGS.items():
-        type_, default, rng, env, meaning = _row(core, name)
-        assert env == f"`EMPATHY_{name.upper()}`"
+        type_, default, rng, meaning = _row(core, name)
         assert " ".join(spec.help.split()) == meaning.replace("\\|", "|")
         if spec.default in ("", None):
             assert default in ("empty", "unset")
@@ -147,7 +146,6 @@ def test_a_setting_added_to_the_definitions_appears_with_its_range(
         "integer",
         "`7`",
         "≥ 2",
-        "`EMPATHY_DOCS_PROBE_DAYS`",
         "a probe that exists only here",
     ]
 
@@ -161,10 +159,10 @@ def test_the_settings_reference_has_every_builtin_plugin_setting(gen: ModuleType
     for result in results:
         assert result.error is None, result
         start = page.index(f"### `{result.plugin}`")
+        env = f"`EMPATHY_PLUGIN_{result.plugin.upper().replace('-', '_')}_<KEY>`"
+        assert env in page[start : page.index("|", start)], result.plugin
         for key, default in result.value.items():
             cells = _row(page, key, after=start)
-            env = f"`EMPATHY_PLUGIN_{result.plugin.upper().replace('-', '_')}_{key.upper()}`"
-            assert cells[2] == env, (result.plugin, key)
             if default not in ("", None):
                 assert json.loads(cells[1].strip("`")) == default, (result.plugin, key)
     # the gate's policy numbers carry their meaning from the dataclass's comments
@@ -219,6 +217,11 @@ def test_the_front_page_is_the_readme_with_working_links(gen: ModuleType) -> Non
     page = gen.index_page(readme)
     assert "](docs/" not in page
     assert page.splitlines()[0] == readme.splitlines()[0]
+    # README's tables escape pipes in code for GitHub; on the site the backslash would show
+    assert gen.index_page("| `a \\| b` | c \\| d |") == "| `a | b` | c \\| d |"
+    for line in page.splitlines():
+        if line.startswith("|"):
+            assert not any("\\|" in code for code in re.findall(r"`[^`]*`", line)), line
     for target in re.findall(r"\]\(([^)\s]+)\)", page):
         if target.startswith(("http://", "https://", "#")):
             continue
@@ -276,3 +279,6 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     api = (tmp_path / "site" / "reference" / "plugin-api" / "index.html").read_text(encoding="utf-8")
     for name in empathy.plugin.__all__:
         assert f'id="empathy.plugin.{name}"' in api, name
+    # the docstrings' Sphinx roles read as code (docs/griffe_rst_roles.py), not as ":class:" text
+    assert ":class:" in (ROOT / "empathy" / "plugin.py").read_text(encoding="utf-8")
+    assert ":class:" not in api and ":func:" not in api
