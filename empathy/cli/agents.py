@@ -48,16 +48,34 @@ def answer(
 
 
 def feedback(
-    rule: Annotated[str, typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast).")],
+    rule: Annotated[
+        str | None,
+        typer.Argument(help="The finding's code (e.g. hotspot, missing-partner, fix-forecast)."),
+    ] = None,
     useful: Annotated[
         bool | None,
         typer.Option("--useful/--not-useful", help="Was the warning worth showing? (required: one or the other)"),
     ] = None,
     path: PathArg = Path("."),
+    undo: Annotated[
+        bool,
+        typer.Option(
+            "--undo",
+            help="Take back the newest feedback (on RULE if given), from the CLI or the editor; repeat to go further.",
+        ),
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Tell empathy whether a kind of warning helped: it moves that rule's threshold and the repo's trust."""
-    if not rule.strip():
+    if undo:
+        if useful is not None:
+            raise ConfigError("--undo takes feedback back; it cannot be given with --useful or --not-useful")
+        if rule is not None and path == Path(".") and Path(rule).is_dir():
+            # `feedback --undo PATH`: a directory is never a finding code
+            path, rule = Path(rule), None
+        _undo_feedback(open_ws(path), rule, json_output)
+        return
+    if rule is None or not rule.strip():
         raise ConfigError(
             "give the code of the finding the feedback is about", "e.g. `empathy feedback hotspot --useful`"
         )
@@ -85,6 +103,43 @@ def feedback(
         f"{rule}: threshold {change.old:.2f} -> {change.new:.2f}"
         + (f" (crossed {', '.join(f'{m:.2f}' for m in change.crossed)})" if change.crossed else "")
         + f"; repository trust {estimate.mean:.2f} (lower bound {estimate.lower:.2f}, n={estimate.effective_n:.1f})",
+        highlight=False,
+    )
+
+
+def _undo_feedback(ws: Workspace, rule: str | None, json_output: bool) -> None:
+    """``feedback --undo``: say what was taken back and what it moved, or that there was nothing."""
+    undone = ws.undo_feedback(rule)
+    if undone is None:
+        raise ConfigError(
+            "there is no feedback to take back" + (f" on {rule!r}" if rule else ""),
+            "`empathy trust` shows the thresholds and the feedback behind them",
+        )
+    assert undone.change is not None and undone.estimate is not None
+    given = datetime.fromtimestamp(undone.at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if json_output:
+        emit_json(
+            {
+                "undone": {
+                    "rule": undone.rule,
+                    "useful": undone.useful,
+                    "given_at": undone.at,
+                    "surface": undone.surface or None,
+                },
+                "threshold_old": undone.change.old,
+                "threshold_new": undone.change.new,
+                "crossed": list(undone.change.crossed),
+                "repo_trust": undone.estimate.to_dict(),
+            }
+        )
+        return
+    flag = "--useful" if undone.useful else "--not-useful"
+    surface = {"cli": "command line", "lsp": "editor"}.get(undone.surface, undone.surface)
+    where = f" from the {surface}" if surface else ""
+    out.print(
+        f"took back `{undone.rule} {flag}` given {given}{where}: threshold {undone.change.old:.2f} -> "
+        f"{undone.change.new:.2f}; repository trust {undone.estimate.mean:.2f} "
+        f"(lower bound {undone.estimate.lower:.2f}, n={undone.estimate.effective_n:.1f})",
         highlight=False,
     )
 

@@ -53,6 +53,7 @@ __all__ = [
     "TrustEstimate",
     "TrustGate",
     "TrustLedger",
+    "UndoneFeedback",
     "beta_quantile",
     "fold_outcomes",
 ]
@@ -158,6 +159,19 @@ class ThresholdChange:
     @property
     def direction(self) -> Literal["up", "down", "none"]:
         return "up" if self.new > self.old else "down" if self.new < self.old else "none"
+
+
+@dataclass
+class UndoneFeedback:
+    """One piece of feedback taken back: what it was, and what taking it back moved."""
+
+    rule: str
+    useful: bool
+    #: when it had been given (unix seconds) and where (cli, editor, service; empty if unknown)
+    at: int
+    surface: str
+    change: ThresholdChange | None = None
+    estimate: TrustEstimate | None = None
 
 
 class TrustLedger:
@@ -352,7 +366,6 @@ class TrustLedger:
         for attempt in range(2):
             try:
                 with self.store.session() as s:
-                    s.add(self._outcome_row("rule", rule, outcome, when, 1.0, detail))
                     row = s.exec(
                         select(ThresholdRow)
                         .where(ThresholdRow.repo_id == self.repo_id, ThresholdRow.rule == rule)
@@ -368,6 +381,9 @@ class TrustLedger:
                     new = self._clip(round(old - self.step if useful else old + self.step, 9))
                     row.threshold, row.updated_at = new, when
                     s.add(row)
+                    # what `empathy feedback --undo` needs to put the threshold back exactly
+                    moved = {**(detail or {}), "threshold_old": old, "threshold_new": new}
+                    s.add(self._outcome_row("rule", rule, outcome, when, 1.0, moved))
                     s.commit()
                 break
             except IntegrityError:
@@ -375,6 +391,10 @@ class TrustLedger:
                 # same time; the retry finds (and locks) that row.
                 if attempt:
                     raise
+        return self._moved(rule, old, new, when, outcome)
+
+    def _moved(self, rule: str, old: float, new: float, when: int, feedback: str) -> ThresholdChange:
+        """The change of ``rule``'s threshold from ``old`` to ``new``, its crossing events emitted."""
         crossed = self._crossed(old, new)
         direction = "down" if new < old else "up"
         events = tuple(
@@ -387,7 +407,7 @@ class TrustLedger:
                     "direction": direction,
                     "old": old,
                     "new": new,
-                    "feedback": outcome,
+                    "feedback": feedback,
                 },
                 timestamp=float(when),
             )
@@ -413,13 +433,77 @@ class TrustLedger:
         change = self.apply_feedback(rule, useful, at=when, detail=detail)
         outcome = "useful" if useful else "not_useful"
         estimate = self.record("repo", self.repo_subject, outcome, at=when, detail={**(detail or {}), "rule": rule})
+        self._announce_levels(before, estimate, rule, when)
+        return change, estimate
+
+    def _announce_levels(self, before: Mapping[int, bool], estimate: TrustEstimate, rule: str, when: int) -> None:
+        """A ``level.changed`` event for each gated level that the last change switched on or off."""
         for level in GATED_LEVELS:
             allowed = self.level_allowed(level, when)
             if allowed != before[level] and self.emit is not None:
                 data = {"repo_id": self.repo_id, "level": level, "allowed": allowed, "rule": rule}
                 data.update(trust_mean=round(estimate.mean, 4), trust_lower=round(estimate.lower, 4))
                 self.emit(Event(type=LEVEL_EVENT, data=data, timestamp=float(when)))
-        return change, estimate
+
+    def undo_feedback(self, rule: str | None = None) -> UndoneFeedback | None:
+        """Take back the newest feedback (on ``rule``, or on any rule), as if it had not been given.
+
+        Both its outcomes go (the rule's and the repository's, so the trust estimate and
+        an A/B arm's count forget it too) and the threshold returns to where that feedback
+        found it; when later moves make that impossible to know (feedback recorded before
+        this was kept), it moves one step back. The reversal emits the same events as any
+        other move. None when there is nothing to take back. Repeating it walks further back.
+        """
+        now = self._when(None)
+        before = {level: self.level_allowed(level, now) for level in GATED_LEVELS}
+        with self.store.session() as s:
+            query = select(OutcomeRow).where(
+                OutcomeRow.repo_id == self.repo_id,
+                OutcomeRow.subject_kind == "rule",
+                col(OutcomeRow.outcome).in_(["useful", "not_useful"]),
+            )
+            if rule is not None:
+                query = query.where(OutcomeRow.subject == rule)
+            last = s.exec(query.order_by(col(OutcomeRow.at).desc(), col(OutcomeRow.id).desc()).limit(1)).first()
+            if last is None:
+                return None
+            # its twin on the repository's record: same moment, same rule, same outcome
+            twins = s.exec(
+                select(OutcomeRow).where(
+                    OutcomeRow.repo_id == self.repo_id,
+                    OutcomeRow.subject_kind == "repo",
+                    OutcomeRow.outcome == last.outcome,
+                    OutcomeRow.at == last.at,
+                )
+            ).all()
+            twin = max(
+                (r for r in twins if r.detail.get("rule") == last.subject), key=lambda r: r.id or 0, default=None
+            )
+            threshold = s.exec(
+                select(ThresholdRow)
+                .where(ThresholdRow.repo_id == self.repo_id, ThresholdRow.rule == last.subject)
+                .with_for_update()
+            ).first()
+            useful = last.outcome == "useful"
+            old = self._clip(threshold.threshold) if threshold is not None else self.default_threshold
+            if "threshold_old" in last.detail and last.detail.get("threshold_new") == old:
+                new = float(last.detail["threshold_old"])
+            else:
+                new = self._clip(round(old + self.step if useful else old - self.step, 9))
+            if threshold is not None:
+                threshold.threshold, threshold.updated_at = new, now
+                s.add(threshold)
+            undone = UndoneFeedback(
+                rule=last.subject, useful=useful, at=last.at, surface=str(last.detail.get("surface") or "")
+            )
+            s.delete(last)
+            if twin is not None:
+                s.delete(twin)
+            s.commit()
+        undone.change = self._moved(undone.rule, old, new, now, "undone")
+        undone.estimate = self.repo_estimate(now)
+        self._announce_levels(before, undone.estimate, undone.rule, now)
+        return undone
 
     # -- level policy -----------------------------------------------------------
     def level_allowed(self, level: int, now: float | None = None) -> bool:

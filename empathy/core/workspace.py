@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from empathy.core.cochange import Suggestion
     from empathy.core.context import AnalysisContext
     from empathy.core.findings import FindingsReport
-    from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger
+    from empathy.core.trust import ThresholdChange, TrustEstimate, TrustLedger, UndoneFeedback
     from empathy.core.usecases.backtest import Backtest
     from empathy.core.usecases.forecast import Forecast
     from empathy.core.usecases.partners import PartnerIndex
@@ -571,6 +571,10 @@ class Workspace:
             return change, estimate, None, None
         arm, change = record_ab_feedback(ledger, experiment, rule, useful, current_user(self.repo.git), detail=detail)
         return change, ledger.repo_estimate(), experiment.name, arm
+
+    def undo_feedback(self, rule: str | None = None) -> UndoneFeedback | None:
+        """Take back the newest feedback (on ``rule``, or on any), from whichever surface it came."""
+        return self.trust().undo_feedback(rule)
 
     def experiment(self) -> Experiment | None:
         """The adaptation plugin's A/B experiment, when that plugin is loaded and enabled.

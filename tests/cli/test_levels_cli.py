@@ -467,6 +467,39 @@ def test_not_useful_feedback_raises_the_threshold_until_hotspots_are_held_back(
     assert "hotspot" not in {f["code"] for f in asked["findings"]}
 
 
+def test_feedback_undo_takes_the_newest_back_exactly(project: RepoBuilder, env: dict[str, str]) -> None:
+    """Item 17.6: `feedback --undo` puts the threshold, the repository's record and the findings back."""
+    nothing = invoke("feedback", "--undo", project.path, env=env)
+    assert nothing.exit_code == 4 and "there is no feedback to take back" in flat(nothing.stderr)
+    shown = codes_at(findings(project, env))
+    for _ in range(5):  # hotspot: 0.50 -> 0.75, which holds the hotspot back
+        feedback(project, env, "hotspot", useful=False)
+    after_hotspot = run_json("trust", project.path, env=env)
+    feedback(project, env, "fix-prone", useful=True)
+    assert run_json("trust", project.path, env=env)["thresholds"] == {"hotspot": 0.75, "fix-prone": 0.45}
+
+    undone = run_json("feedback", "--undo", project.path, env=env)  # the newest: fix-prone
+    assert undone["undone"]["rule"] == "fix-prone" and undone["undone"]["useful"] is True
+    assert undone["undone"]["surface"] == "cli"
+    assert (undone["threshold_old"], undone["threshold_new"]) == (0.45, 0.5)
+    now = run_json("trust", project.path, env=env)
+    assert now["thresholds"] == after_hotspot["thresholds"] | {"fix-prone": 0.5}
+    raw_n = {(e["subject_kind"], e["subject"]): e["raw_n"] for e in now["estimates"]}
+    assert raw_n == {(e["subject_kind"], e["subject"]): e["raw_n"] for e in after_hotspot["estimates"]}
+    assert raw_n[("rule", "hotspot")] == 5 and ("rule", "fix-prone") not in raw_n  # its outcome is gone too
+
+    assert ("hotspot", "src/engine.py") not in codes_at(findings(project, env))
+    text = invoke("feedback", "hotspot", "--undo", project.path, env=env)
+    assert text.exit_code == 0, text.output
+    assert "took back `hotspot --not-useful`" in flat(text.stdout) and "threshold 0.75 -> 0.70" in flat(text.stdout)
+    assert codes_at(findings(project, env)) == shown  # 0.70 shows the hotspot again
+
+    both = invoke("feedback", "hotspot", "--undo", "--useful", project.path, env=env)
+    assert both.exit_code == 4 and "cannot be given with --useful" in flat(both.stderr)
+    none_left = invoke("feedback", "bogus-rule", "--undo", project.path, env=env)
+    assert none_left.exit_code == 4 and "no feedback to take back on 'bogus-rule'" in flat(none_left.stderr)
+
+
 def test_useful_feedback_lowers_the_threshold_and_releases_held_findings(
     project: RepoBuilder, env: dict[str, str]
 ) -> None:

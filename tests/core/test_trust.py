@@ -355,3 +355,38 @@ def test_migration_0003_downgrades_and_upgrades(store_url: str) -> None:
         assert {"trust_outcome", "trust_threshold"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_undo_restores_a_clipped_threshold_and_announces_the_reversal(store: Store, repo_id: int) -> None:
+    """At the floor a step changes nothing: undo restores what the feedback found, not a blind step."""
+    seen: list[Event] = []
+    trust = ledger(store, repo_id, emit=seen.append)
+    for _ in range(6):  # 0.50 -> 0.20, the floor
+        trust.feedback("hotspot", useful=True)
+    trust.feedback("hotspot", useful=True)  # at the floor: 0.20 -> 0.20
+    undone = trust.undo_feedback()
+    assert undone is not None and undone.change is not None
+    assert (undone.rule, undone.useful, undone.change.old, undone.change.new) == ("hotspot", True, 0.2, 0.2)
+    assert trust.repo_estimate().raw_n == 6 and trust.estimate("rule", "hotspot").raw_n == 6
+    seen.clear()
+    for expected in (0.25, 0.3):
+        step = trust.undo_feedback("hotspot")
+        assert step is not None and step.change is not None and step.change.new == expected
+    crossings = [(e.data["mark"], e.data["direction"], e.data["feedback"]) for e in seen if e.type == THRESHOLD_EVENT]
+    assert crossings == [(0.3, "up", "undone")]
+    assert trust.undo_feedback("fix-prone") is None  # nothing on that rule
+
+
+def test_undo_of_feedback_recorded_before_it_was_undoable_steps_back(store: Store, repo_id: int) -> None:
+    """Rows written by an older version carry no old threshold: undo moves one step the other way."""
+    trust = ledger(store, repo_id)
+    trust.feedback("hotspot", useful=False)  # 0.55
+    with store.session() as s:
+        row = s.exec(select(OutcomeRow).where(OutcomeRow.subject_kind == "rule")).one()
+        row.detail = {"surface": "cli"}
+        s.add(row)
+        s.commit()
+    undone = trust.undo_feedback()
+    assert undone is not None and undone.change is not None
+    assert (undone.change.old, undone.change.new, undone.surface) == (0.55, 0.5, "cli")
+    assert trust.repo_estimate().raw_n == 0 and trust.thresholds() == {"hotspot": 0.5}
