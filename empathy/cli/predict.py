@@ -30,6 +30,9 @@ from empathy.cli._common import (
 )
 from empathy.core.changes import change_under_review
 from empathy.core.errors import ConfigError
+from empathy.core.findings_formats import FAIL_ON_EXIT, reaching
+from empathy.core.model import Severity
+from empathy.core.usecases.risk import ChangeAssessment
 
 __all__ = ["eval_", "forecast", "risk"]
 
@@ -229,23 +232,64 @@ def _change_verdict(cbt: Any, summary: Mapping[str, Any]) -> str:
 
 
 def risk(
-    rev: Annotated[str | None, typer.Argument(help="A commit or a range (A..B); omit with --diff.")] = None,
+    rev: Annotated[str | None, typer.Argument(help="A commit or a range (A..B); omit with --diff or --staged.")] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Score the working-tree change against HEAD.")] = False,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Score the staged change (git's index) against HEAD: the pre-commit hook.")
+    ] = False,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 13 when a finding for the change is at this severity or above (error, warning, info). "
+            "Default: never fail (advisory).",
+        ),
+    ] = None,
+    fail_above: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-above",
+            min=0.0,
+            max=1.0,
+            help="Exit 13 when the change is riskier than this share of past changes (a percentile, e.g. 0.9).",
+        ),
+    ] = None,
     path: RepoOpt = Path("."),
     json_output: JsonOpt = False,
     szz_budget: Annotated[
         int, typer.Option(help="Most fixes to blame now for labels (blames persist; later runs continue).")
     ] = 5000,
 ) -> None:
-    """Change risk: P(the change introduces a bug), its contributing factors, and what the levels say."""
-    if (rev is None) == (not diff):
-        raise ConfigError("give a revision or range, or --diff (not both)", "e.g. `empathy risk HEAD~3..HEAD`")
+    """Change risk: P(the change introduces a bug), its contributing factors, and what the levels say.
+
+    Advisory by default (exit 0). `--fail-on SEVERITY` and `--fail-above PERCENTILE` make a risky change
+    exit 13, so a pre-commit hook or a pipeline can stop it.
+    """
+    if sum((rev is not None, diff, staged)) != 1:
+        raise ConfigError("give one of a revision or range, --diff or --staged", "e.g. `empathy risk HEAD~3..HEAD`")
     ws = open_ws(path)
     refresh(ws, json_output)
-    change = change_under_review(ws.repo, rev, diff)
+    change = change_under_review(ws.repo, rev, diff, staged)
     assert change is not None
     with status(json_output, "linking fixes to the changes that caused them (SZZ)") as spinner:
         assessment = ws.change_risk(change, szz_budget=szz_budget, progress=lambda m: spinner.update(escape(m)))
+    _print_risk(assessment, json_output)
+    reasons: list[str] = []
+    if fail_on is not None:
+        failing = reaching(assessment.findings.findings, fail_on)
+        if failing:
+            reasons.append(f"{len(failing)} finding(s) at {fail_on.value} or above (--fail-on {fail_on.value})")
+    model = assessment.model
+    if fail_above is not None and model is not None and not math.isnan(model.percentile):
+        if model.percentile > fail_above:
+            reasons.append(f"riskier than {model.percentile:.0%} of past changes (--fail-above {fail_above:g})")
+    if reasons:
+        err.print(f"{'; '.join(reasons)}: exit {FAIL_ON_EXIT}", highlight=False)
+        raise typer.Exit(FAIL_ON_EXIT)
+
+
+def _print_risk(assessment: ChangeAssessment, json_output: bool) -> None:
+    """The change's risk as JSON or as text: the score, its factors, the history signals and the findings."""
     if json_output:
         emit_json(assessment.to_dict())
         return

@@ -1,4 +1,4 @@
-"""Describe a change under review: the working tree against HEAD, or a commit range.
+"""Describe a change under review: the working tree or the staged change against HEAD, or a commit range.
 
 One ``git diff --numstat -z -M`` per question, parsed with the same parser as
 the history, so paths (renames, odd bytes) are spelled the same way as in the
@@ -14,7 +14,14 @@ from empathy.core.history.gitlog import parse_numstat
 from empathy.core.model import ChangeSet
 from empathy.core.repo import RepoInfo
 
-__all__ = ["EMPTY_TREE", "BadRevisionError", "change_under_review", "range_change", "working_tree_change"]
+__all__ = [
+    "EMPTY_TREE",
+    "BadRevisionError",
+    "change_under_review",
+    "range_change",
+    "staged_change",
+    "working_tree_change",
+]
 
 
 #: git's empty tree: the base of a root commit's change.
@@ -39,6 +46,27 @@ def _from_numstat(raw: bytes, base: str, head: str, author: str = "") -> ChangeS
     )
 
 
+def _user_email(repo: RepoInfo) -> str:
+    try:
+        return str(repo.git.config("user.email"))
+    except git.GitCommandError:
+        return ""
+
+
+def staged_change(repo: RepoInfo) -> ChangeSet:
+    """The staged change (git's index) against HEAD: what the next commit would be (a pre-commit hook's question).
+
+    Unstaged edits and untracked files are not part of it; in a repository with
+    no commit yet, everything staged is added.
+    """
+    try:
+        base = repo.git.rev_parse("--verify", "-q", "HEAD^{commit}")
+    except git.GitCommandError:
+        base = EMPTY_TREE
+    raw: bytes = repo.git.diff("--cached", "--numstat", "-z", "-M", base, stdout_as_string=False)
+    return _from_numstat(raw, base=base, head="INDEX", author=_user_email(repo))
+
+
 def working_tree_change(repo: RepoInfo) -> ChangeSet:
     """Staged and unstaged changes against HEAD, plus untracked files (all lines added)."""
     raw: bytes = repo.git.diff("--numstat", "-z", "-M", "HEAD", stdout_as_string=False)
@@ -53,10 +81,7 @@ def working_tree_change(repo: RepoInfo) -> ChangeSet:
         change.lines[path] = (added, 0 if added is not None else None)
         change.added += added or 0
     change.paths = sorted(change.lines)
-    try:
-        change.author_email = repo.git.config("user.email")
-    except git.GitCommandError:
-        change.author_email = ""
+    change.author_email = _user_email(repo)
     return change
 
 
@@ -87,10 +112,17 @@ def range_change(repo: RepoInfo, spec: str) -> ChangeSet:
     return change
 
 
-def change_under_review(repo: RepoInfo, spec: str | None = None, diff: bool = False) -> ChangeSet | None:
-    """The change a question is about: a range or commit (``spec``), the work tree (``diff``), or None."""
+def change_under_review(
+    repo: RepoInfo, spec: str | None = None, diff: bool = False, staged: bool = False
+) -> ChangeSet | None:
+    """The change a question is about: a range or commit (``spec``), the work tree (``diff``), the index
+    (``staged``), or None."""
     if diff and spec:
         raise ConfigError("give either --diff or --range, not both")
+    if staged and (diff or spec):
+        raise ConfigError("--staged asks about the staged change: give no --diff and no revision or range")
+    if staged:
+        return staged_change(repo)
     if diff:
         return working_tree_change(repo)
     if spec:
