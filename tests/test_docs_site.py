@@ -159,10 +159,12 @@ def test_the_settings_reference_has_every_builtin_plugin_setting(gen: ModuleType
     for result in results:
         assert result.error is None, result
         start = page.index(f"### `{result.plugin}`")
+        end = page.find("\n### ", start + 1)
+        section = page[start : end if end > 0 else len(page)]
         env = f"`EMPATHY_PLUGIN_{result.plugin.upper().replace('-', '_')}_<KEY>`"
-        assert env in page[start : page.index("|", start)], result.plugin
+        assert env in section[: section.index("|")], result.plugin
         for key, default in result.value.items():
-            cells = _row(page, key, after=start)
+            cells = _row(section, key)
             if default not in ("", None):
                 assert json.loads(cells[1].strip("`")) == default, (result.plugin, key)
     # the gate's policy numbers carry their meaning from the dataclass's comments
