@@ -2,7 +2,9 @@
 
 Exit codes beyond the common ones (see ``empathy.cli.app``): 12 when the
 service cannot start as configured (bind address in use or invalid,
-database or Redis unreachable, a bad setting).
+database or Redis unreachable, a bad setting).  ``api-key revoke`` of a name
+no key has, and ``api-key create`` of a name a live key has, are usage
+errors (4).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperGroup
 
-from empathy.cli._common import JsonOpt, err, handle_errors, out
-from empathy.core.errors import EmpathyError, ServiceConfigError
+from empathy.cli._common import JsonOpt, emit_json, err, handle_errors, out
+from empathy.core.errors import ConfigError, EmpathyError, ServiceConfigError
 
 __all__ = ["register"]
 
@@ -101,7 +107,7 @@ def serve(
     Single machine: `empathy serve` in a checkout (SQLite, one process).  A
     team: `empathy serve --database-url postgresql+psycopg://... --redis-url
     redis://... --workers 2`, or API processes plus `empathy worker` on other
-    hosts.  Create an API key first with `empathy api-key NAME`.
+    hosts.  Create an API key first with `empathy api-key create NAME`.
     """
     config = _config(repo, database_url, redis_url, allow_subnet, repositories=list(repository or []))
     _check_bind(host, port)
@@ -289,33 +295,120 @@ async def _exit_with_parent(parent: int, stop: asyncio.Event) -> None:
         await asyncio.sleep(1.0)
 
 
-def api_key(
-    name: Annotated[str, typer.Argument(help="Who the key is for (shown in listings; not secret).")],
+class _CreateByDefault(TyperGroup):
+    """``empathy api-key NAME [--admin] [--json]`` means ``empathy api-key create NAME ...``.
+
+    The first release had only that spelling, and scripts use it; a key named
+    like a subcommand (``list``, ``revoke``, ``create``) needs ``create`` spelled out.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+api_key_app = typer.Typer(
+    help=(
+        "The webhook service's API keys: create (the default: `empathy api-key NAME`), list and revoke. "
+        "A key sees only the endpoints it created; `--admin` makes one that sees all (docs/webhooks.md, Isolation)."
+    ),
+    cls=_CreateByDefault,
+    no_args_is_help=True,
+)
+
+NameArg = Annotated[str, typer.Argument(help="Who the key is for (shown in listings; not secret).")]
+
+
+def _key_store(repo: Path, database_url: str | None) -> Any:
+    """The service's store, as `empathy serve` would open it with the same options."""
+    config = _config(repo, database_url, None, None)
+    from empathy.core.store.store import open_store
+
+    try:
+        return open_store(config.database_url, None)
+    except EmpathyError as exc:
+        raise ServiceConfigError(f"cannot open the service database: {exc.message}", exc.hint) from None
+
+
+def _clean_name(name: str, example: str) -> str:
+    if not name.strip():
+        raise ConfigError("give the key a name", f"e.g. `{example}`")
+    return name.strip()
+
+
+@api_key_app.command("create")
+@handle_errors
+def api_key_create(
+    name: NameArg,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="A key that sees and changes every endpoint, not only its own.")
+    ] = False,
     repo: RepoOpt = Path("."),
     database_url: DbOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Create an API key for the webhook service; it is printed once and only its hash is stored."""
-    if not name.strip():
-        raise ServiceConfigError("give the key a name", "e.g. `empathy api-key dashboards`")
-    config = _config(repo, database_url, None, None)
-    from empathy.core.store.store import open_store
-    from empathy.webhooks.outbox import create_api_key
+    """Create an API key; it is printed once and only its hash is stored (exit 4 if a live key has the name)."""
+    from empathy.webhooks.keys import ADMIN, OWN, create_api_key
 
-    try:
-        store = open_store(config.database_url, None)
-    except EmpathyError as exc:
-        raise ServiceConfigError(f"cannot open the service database: {exc.message}", exc.hint) from None
-    key = create_api_key(store, name.strip())
+    name = _clean_name(name, "empathy api-key create dashboards")
+    scope = ADMIN if admin else OWN
+    key = create_api_key(_key_store(repo, database_url), name, scope)
     if json_output:
-        print(json.dumps({"name": name.strip(), "key": key}))
+        print(json.dumps({"name": name, "key": key, "scope": scope}))
     else:
         print(key)
-        err.print("store it now: only its hash is kept (use it as `Authorization: Bearer <key>`)")
+        sees = "every endpoint" if admin else "only the endpoints it creates"
+        err.print(f"store it now: only its hash is kept (use it as `Authorization: Bearer <key>`); it sees {sees}")
+
+
+@api_key_app.command("list")
+@handle_errors
+def api_key_list(repo: RepoOpt = Path("."), database_url: DbOpt = None, json_output: JsonOpt = False) -> None:
+    """Every API key, live and revoked: name, prefix (the key's first characters), scope, created, revoked."""
+    from empathy.webhooks.keys import list_api_keys
+
+    keys = list_api_keys(_key_store(repo, database_url))
+    if json_output:
+        emit_json([k.to_dict() for k in keys])
+        return
+    if not keys:
+        err.print("no API keys yet; create one with `empathy api-key create NAME`")
+        return
+    table = Table("name", "prefix", "scope", "created", "revoked", header_style="bold")
+    for k in keys:
+        revoked = ("yes " + _when(k.revoked_at) if k.revoked_at else "yes") if k.revoked else "-"
+        table.add_row(escape(k.name), k.prefix, k.scope, _when(k.created_at), revoked)
+    out.print(table)
+
+
+@api_key_app.command("revoke")
+@handle_errors
+def api_key_revoke(
+    name: NameArg, repo: RepoOpt = Path("."), database_url: DbOpt = None, json_output: JsonOpt = False
+) -> None:
+    """Revoke the key named NAME: the next request with it gets 401 (exit 4 if no key has the name).
+
+    Its endpoints keep receiving deliveries; only admin keys can see or change them now.
+    """
+    from empathy.webhooks.keys import revoke_api_key
+
+    name = _clean_name(name, "empathy api-key revoke dashboards")
+    count = revoke_api_key(_key_store(repo, database_url), name)
+    if json_output:
+        print(json.dumps({"name": name, "revoked": count, "already_revoked": count == 0}))
+    elif count:
+        err.print(f"revoked {name!r}; requests with it now get 401")
+    else:
+        err.print(f"{name!r} was already revoked")
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def register(app: typer.Typer) -> None:
     """Add the service's commands to the ``empathy`` app."""
     app.command()(handle_errors(serve))
     app.command()(handle_errors(worker))
-    app.command("api-key")(handle_errors(api_key))
+    app.add_typer(api_key_app, name="api-key")

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
@@ -26,7 +27,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, text, true
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from empathy import __version__
@@ -37,7 +39,9 @@ from empathy.core.host import CallResult, PluginHost, default_host
 from empathy.core.model import Event
 from empathy.core.store.store import Store, open_store
 from empathy.core.store.tables import (
+    WebhookApiKeyRow,
     WebhookAttemptRow,
+    WebhookDeliveryRow,
     WebhookEndpointRow,
     WebhookMessageRow,
 )
@@ -45,8 +49,10 @@ from empathy.webhooks import listener, outbox
 from empathy.webhooks.catalog import CATALOG, OPERATIONAL, valid_type
 from empathy.webhooks.config import PLUGIN_ID, ServiceConfig
 from empathy.webhooks.delivery import DeliveryWorker, RetryPolicy
+from empathy.webhooks.docs_ui import mount_docs
 from empathy.webhooks.github import GateRunner, GithubProcessor
 from empathy.webhooks.guard import KEY_CHECKED, RequestGuard
+from empathy.webhooks.keys import ApiKey, check_api_key, key_is_live
 from empathy.webhooks.models import (
     AttemptOut,
     EndpointIn,
@@ -65,7 +71,7 @@ from empathy.webhooks.models import (
 from empathy.webhooks.signing import SignatureError, new_secret, verify_github, verify_standard
 from empathy.webhooks.ssrf import BlockedAddress
 
-__all__ = ["Service", "create_app"]
+__all__ = ["Caller", "Service", "create_app"]
 
 log = logging.getLogger("empathy.webhooks")
 
@@ -192,7 +198,10 @@ class Service:
             listener.unbind()
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `empathy api-key NAME`.")
+_bearer = HTTPBearer(auto_error=False, description="An API key from `empathy api-key create NAME`.")
+
+#: Seconds between an open event stream's keep-alive comments; each one also checks its key is not revoked.
+STREAM_TICK = 15.0
 
 
 def _service(request: Request) -> Service:
@@ -200,24 +209,70 @@ def _service(request: Request) -> Service:
     return service
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks (the API key's id, name and scope, never the key) and the service that answers.
+
+    A key of scope ``own`` sees only the endpoints it created, the messages
+    owed to them and their attempts; anything else answers 404, as if it did
+    not exist.  An ``admin`` key sees everything (docs/webhooks.md, "Isolation").
+    """
+
+    service: Service
+    key: ApiKey
+
+    @property
+    def owner(self) -> int | None:
+        """The key id an endpoint must be owned by for this caller to see it; None for an admin."""
+        return None if self.key.admin else self.key.id
+
+    def sees_endpoint(self) -> ColumnElement[bool]:
+        """The SQL condition on ``webhook_endpoint`` for the endpoints this caller may see."""
+        return true() if self.owner is None else col(WebhookEndpointRow.owner_key_id) == self.owner
+
+    def sees_message(self) -> ColumnElement[bool]:
+        """The SQL condition on ``webhook_message``: owed (a delivery row) to an endpoint this caller sees."""
+        if self.owner is None:
+            return true()
+        d, e = WebhookDeliveryRow, WebhookEndpointRow
+        owed = (
+            sa_select(col(d.id))
+            .join(e, col(e.id) == col(d.endpoint_id))
+            .where(col(d.message_id) == col(WebhookMessageRow.id), col(e.owner_key_id) == self.owner)
+        )
+        return owed.exists()
+
+
 def _authorised(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Service:
+) -> Caller:
     """API-key authentication: ``Authorization: Bearer <key>`` (or ``?api_key=`` for EventSource)."""
     service = _service(request)
-    if getattr(request.state, KEY_CHECKED, False):
-        return service  # the request guard checked this key before the body was read
+    checked = getattr(request.state, KEY_CHECKED, None)
+    if isinstance(checked, ApiKey):
+        return Caller(service, checked)  # the request guard checked this key before the body was read
     key = credentials.credentials if credentials is not None else request.query_params.get("api_key", "")
-    if not outbox.check_api_key(service.store, key):
+    found = check_api_key(service.store, key)
+    if found is None:
         raise HTTPException(401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"})
-    return service
+    return Caller(service, found)
 
 
-Authorised = Annotated[Service, Depends(_authorised)]
+Authorised = Annotated[Caller, Depends(_authorised)]
 
 
-def _endpoint_out(row: WebhookEndpointRow) -> EndpointOut:
+def _key_names(service: Service, ids: set[int]) -> dict[int, str]:
+    """The names of the API keys with these ids (an endpoint's ``owner``), in one query."""
+    if not ids:
+        return {}
+    k = WebhookApiKeyRow
+    with service.store.session() as s:
+        rows = s.exec(select(k.id, k.name).where(col(k.id).in_(ids))).all()
+    return {key_id: name for key_id, name in rows if key_id is not None}
+
+
+def _endpoint_out(row: WebhookEndpointRow, names: dict[int, str]) -> EndpointOut:
     return EndpointOut(
         id=row.uid,
         url=row.url,
@@ -229,12 +284,21 @@ def _endpoint_out(row: WebhookEndpointRow) -> EndpointOut:
         failing_since=row.failing_since,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        owner=None if row.owner_key_id is None else names.get(row.owner_key_id),
     )
 
 
-def _find_endpoint(service: Service, uid: str) -> WebhookEndpointRow:
-    with service.store.session() as s:
-        row = s.exec(select(WebhookEndpointRow).where(col(WebhookEndpointRow.uid) == uid)).first()
+def _one_out(service: Service, row: WebhookEndpointRow) -> EndpointOut:
+    ids = set() if row.owner_key_id is None else {row.owner_key_id}
+    return _endpoint_out(row, _key_names(service, ids))
+
+
+def _find_endpoint(caller: Caller, uid: str) -> WebhookEndpointRow:
+    """The endpoint ``uid`` if this caller may see it; 404 otherwise (another key's endpoint is not revealed)."""
+    with caller.service.store.session() as s:
+        row = s.exec(
+            select(WebhookEndpointRow).where(col(WebhookEndpointRow.uid) == uid, caller.sees_endpoint())
+        ).first()
     if row is None:
         raise HTTPException(404, f"no endpoint {uid}")
     return row
@@ -284,13 +348,15 @@ def create_app(
             "See docs/webhooks.md."
         ),
         lifespan=lifespan,
+        # served from the package by mount_docs below, not from a CDN: the page works offline
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # the key before the body, and every body capped (docs/webhooks.md, "Secrets" and "Limits")
-    app.add_middleware(
-        RequestGuard, check_key=lambda key: outbox.check_api_key(service.store, key), max_body=MAX_BODY
-    )
+    app.add_middleware(RequestGuard, check_key=lambda key: check_api_key(service.store, key), max_body=MAX_BODY)
+    mount_docs(app)
     _routes(app)
     _document_guard(app)
     return app
@@ -366,8 +432,9 @@ def _routes(app: FastAPI) -> None:
 
     # -- endpoints ------------------------------------------------------------------
     @app.post("/v1/endpoints", tags=["endpoints"], status_code=201, response_model=EndpointSecret)
-    def create_endpoint(body: EndpointIn, service: Authorised) -> EndpointSecret:
-        """Subscribe a URL; the answer holds the endpoint's ``whsec_`` secret."""
+    def create_endpoint(body: EndpointIn, caller: Authorised) -> EndpointSecret:
+        """Subscribe a URL; the answer holds the endpoint's ``whsec_`` secret. The calling key owns it."""
+        service = caller.service
         _vet_url(service, body.url)
         now = time.time()
         row = WebhookEndpointRow(
@@ -379,6 +446,7 @@ def _routes(app: FastAPI) -> None:
             max_concurrency=body.max_concurrency,
             created_at=now,
             updated_at=now,
+            owner_key_id=caller.key.id,
         )
         with service.store.session() as s:
             s.add(row)
@@ -386,19 +454,24 @@ def _routes(app: FastAPI) -> None:
         return EndpointSecret(id=row.uid, secret=row.secret)
 
     @app.get("/v1/endpoints", tags=["endpoints"])
-    def list_endpoints(service: Authorised) -> list[EndpointOut]:
-        with service.store.session() as s:
-            rows = s.exec(select(WebhookEndpointRow).order_by(col(WebhookEndpointRow.id))).all()
-        return [_endpoint_out(r) for r in rows]
+    def list_endpoints(caller: Authorised) -> list[EndpointOut]:
+        """The calling key's endpoints (an admin key: every endpoint)."""
+        with caller.service.store.session() as s:
+            rows = s.exec(
+                select(WebhookEndpointRow).where(caller.sees_endpoint()).order_by(col(WebhookEndpointRow.id))
+            ).all()
+        names = _key_names(caller.service, {r.owner_key_id for r in rows if r.owner_key_id is not None})
+        return [_endpoint_out(r, names) for r in rows]
 
     @app.get("/v1/endpoints/{endpoint_id}", tags=["endpoints"], responses={404: {"description": "unknown"}})
-    def get_endpoint(endpoint_id: str, service: Authorised) -> EndpointOut:
-        return _endpoint_out(_find_endpoint(service, endpoint_id))
+    def get_endpoint(endpoint_id: str, caller: Authorised) -> EndpointOut:
+        return _one_out(caller.service, _find_endpoint(caller, endpoint_id))
 
     @app.patch("/v1/endpoints/{endpoint_id}", tags=["endpoints"], responses={404: {"description": "unknown"}})
-    def update_endpoint(endpoint_id: str, body: EndpointPatch, service: Authorised) -> EndpointOut:
+    def update_endpoint(endpoint_id: str, body: EndpointPatch, caller: Authorised) -> EndpointOut:
         """Change an endpoint; ``disabled: false`` re-enables it and clears its failure run."""
-        row = _find_endpoint(service, endpoint_id)
+        service = caller.service
+        row = _find_endpoint(caller, endpoint_id)
         if body.url is not None:
             _vet_url(service, body.url)
             row.url = body.url
@@ -418,27 +491,29 @@ def _routes(app: FastAPI) -> None:
         with service.store.session() as s:
             s.add(row)
             s.commit()
-        return _endpoint_out(row)
+        return _one_out(service, row)
 
     @app.delete(
         "/v1/endpoints/{endpoint_id}", tags=["endpoints"], status_code=204, responses={404: {"description": "unknown"}}
     )
-    def delete_endpoint(endpoint_id: str, service: Authorised) -> Response:
-        if not outbox.delete_endpoint(service.store, endpoint_id):
+    def delete_endpoint(endpoint_id: str, caller: Authorised) -> Response:
+        _find_endpoint(caller, endpoint_id)
+        if not outbox.delete_endpoint(caller.service.store, endpoint_id):
             raise HTTPException(404, f"no endpoint {endpoint_id}")
         return Response(status_code=204)
 
     @app.get("/v1/endpoints/{endpoint_id}/secret", tags=["endpoints"], responses={404: {"description": "unknown"}})
-    def get_secret(endpoint_id: str, service: Authorised) -> EndpointSecret:
-        row = _find_endpoint(service, endpoint_id)
+    def get_secret(endpoint_id: str, caller: Authorised) -> EndpointSecret:
+        row = _find_endpoint(caller, endpoint_id)
         return EndpointSecret(id=row.uid, secret=row.secret, previous_expires_at=row.previous_expires_at)
 
     @app.post(
         "/v1/endpoints/{endpoint_id}/rotate-secret", tags=["endpoints"], responses={404: {"description": "unknown"}}
     )
-    def rotate_secret(endpoint_id: str, body: RotateIn, service: Authorised) -> EndpointSecret:
+    def rotate_secret(endpoint_id: str, body: RotateIn, caller: Authorised) -> EndpointSecret:
         """New secret; the old one keeps signing (a second signature) for ``overlap_seconds``."""
-        row = _find_endpoint(service, endpoint_id)
+        service = caller.service
+        row = _find_endpoint(caller, endpoint_id)
         now = time.time()
         row.previous_secret, row.previous_expires_at = row.secret, now + body.overlap_seconds
         row.secret = body.secret or new_secret()
@@ -449,13 +524,20 @@ def _routes(app: FastAPI) -> None:
         return EndpointSecret(id=row.uid, secret=row.secret, previous_expires_at=row.previous_expires_at)
 
     @app.post("/v1/endpoints/{endpoint_id}/recover", tags=["endpoints"], responses={404: {"description": "unknown"}})
-    def recover(endpoint_id: str, body: RecoverIn, service: Authorised) -> QueuedOut:
-        """Send again every message of a time range this endpoint did not receive."""
+    def recover(endpoint_id: str, body: RecoverIn, caller: Authorised) -> QueuedOut:
+        """Send again every message of a time range this endpoint did not receive.
+
+        A key of scope ``own`` recovers only messages stored since its endpoint
+        was created: older ones were never owed to it (an admin key may go back further).
+        """
+        service = caller.service
         until = body.until if body.until is not None else time.time()
         if until < body.since:
             raise HTTPException(422, "until is before since")
+        row = _find_endpoint(caller, endpoint_id)
+        since = body.since if caller.key.admin else max(body.since, row.created_at)
         try:
-            count = outbox.recover(service.store, endpoint_id, body.since, until)
+            count = outbox.recover(service.store, endpoint_id, since, until) if since <= until else 0
         except KeyError:
             raise HTTPException(404, f"no endpoint {endpoint_id}") from None
         if service.worker is not None:
@@ -464,52 +546,63 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/v1/endpoints/{endpoint_id}/attempts", tags=["log"], responses={404: {"description": "unknown"}})
     def endpoint_attempts(
-        endpoint_id: str, service: Authorised, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        endpoint_id: str, caller: Authorised, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[AttemptOut]:
         """The attempt log of one endpoint, newest first."""
-        row = _find_endpoint(service, endpoint_id)
-        return _attempts(service, col(WebhookAttemptRow.endpoint_id) == row.id, limit)
+        row = _find_endpoint(caller, endpoint_id)
+        return _attempts(caller.service, col(WebhookAttemptRow.endpoint_id) == row.id, limit)
 
     # -- messages -----------------------------------------------------------------
     @app.get("/v1/messages", tags=["log"])
     def list_messages(
-        service: Authorised,
+        caller: Authorised,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         event_type: Annotated[str | None, Query(max_length=128)] = None,
     ) -> list[MessageOut]:
-        """Stored messages, newest first."""
-        stmt = select(WebhookMessageRow).order_by(col(WebhookMessageRow.id).desc()).limit(limit)
+        """Stored messages, newest first: those owed to the calling key's endpoints (an admin key: all)."""
+        stmt = (
+            select(WebhookMessageRow)
+            .where(caller.sees_message())
+            .order_by(col(WebhookMessageRow.id).desc())
+            .limit(limit)
+        )
         if event_type:
             stmt = stmt.where(col(WebhookMessageRow.event_type) == event_type)
-        with service.store.session() as s:
+        with caller.service.store.session() as s:
             rows = s.exec(stmt).all()
         return [_message_out(r) for r in rows]
 
-    def _message(service: Service, message_id: str) -> WebhookMessageRow:
-        with service.store.session() as s:
-            row = s.exec(select(WebhookMessageRow).where(col(WebhookMessageRow.uid) == message_id)).first()
+    def _message(caller: Caller, message_id: str) -> WebhookMessageRow:
+        with caller.service.store.session() as s:
+            row = s.exec(
+                select(WebhookMessageRow).where(col(WebhookMessageRow.uid) == message_id, caller.sees_message())
+            ).first()
         if row is None:
             raise HTTPException(404, f"no message {message_id}")
         return row
 
     @app.get("/v1/messages/{message_id}", tags=["log"], responses={404: {"description": "unknown"}})
-    def get_message(message_id: str, service: Authorised) -> MessageOut:
-        return _message_out(_message(service, message_id))
+    def get_message(message_id: str, caller: Authorised) -> MessageOut:
+        return _message_out(_message(caller, message_id))
 
     @app.get("/v1/messages/{message_id}/attempts", tags=["log"], responses={404: {"description": "unknown"}})
     def message_attempts(
-        message_id: str, service: Authorised, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        message_id: str, caller: Authorised, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[AttemptOut]:
-        row = _message(service, message_id)
-        return _attempts(service, col(WebhookAttemptRow.message_id) == row.id, limit)
+        """Every attempt for one message (to the calling key's endpoints only, unless it is an admin key)."""
+        row = _message(caller, message_id)
+        where = col(WebhookAttemptRow.message_id) == row.id
+        return _attempts(caller.service, where, limit, caller.sees_endpoint())
 
     @app.post("/v1/messages/{message_id}/resend", tags=["log"], responses={404: {"description": "unknown"}})
-    def resend(message_id: str, body: ResendIn, service: Authorised) -> QueuedOut:
-        """Deliver one message again (to one endpoint, or to every endpoint it was owed to)."""
+    def resend(message_id: str, body: ResendIn, caller: Authorised) -> QueuedOut:
+        """Deliver one message again (to one endpoint, or to every endpoint of the caller's it was owed to)."""
+        service = caller.service
+        _message(caller, message_id)
         if body.endpoint_id is not None:
-            _find_endpoint(service, body.endpoint_id)
+            _find_endpoint(caller, body.endpoint_id)
         try:
-            count = outbox.resend(service.store, message_id, body.endpoint_id)
+            count = outbox.resend(service.store, message_id, body.endpoint_id, owner=caller.owner)
         except KeyError:
             raise HTTPException(404, f"no message {message_id}") from None
         if service.worker is not None:
@@ -598,11 +691,18 @@ def _routes(app: FastAPI) -> None:
     )
     async def stream(
         request: Request,
-        service: Authorised,
+        caller: Authorised,
         types: Annotated[str | None, Query(max_length=2000, description="comma-separated filter")] = None,
         max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="close after this many")] = None,
     ) -> StreamingResponse:
-        """Every event as it happens, as Server-Sent Events (``event:`` is the type)."""
+        """Every event as it happens, as Server-Sent Events (``event:`` is the type).
+
+        Events are the service's, shared by every key, except operational events
+        about an endpoint (``endpoint.disabled``): a key of scope ``own`` sees only
+        those about its own endpoints.  The stream ends within ``STREAM_TICK``
+        seconds of its key being revoked.
+        """
+        service = caller.service
         wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
@@ -616,15 +716,23 @@ def _routes(app: FastAPI) -> None:
 
         async def events() -> AsyncIterator[bytes]:
             sent = 0
+            checked = time.monotonic()
             try:
                 yield b": connected\n\n"
                 while max_events is None or sent < max_events:
                     if await request.is_disconnected():
                         break
+                    if time.monotonic() - checked >= STREAM_TICK:
+                        if not await asyncio.to_thread(key_is_live, service.store, caller.key.id):
+                            yield b": the API key was revoked\n\n"
+                            break
+                        checked = time.monotonic()
                     try:
-                        event = await asyncio.wait_for(queue.get(), timeout=15.0)
+                        event = await asyncio.wait_for(queue.get(), timeout=STREAM_TICK)
                     except TimeoutError:
                         yield b": keep-alive\n\n"
+                        continue
+                    if not await _may_see(caller, event):
                         continue
                     sent += 1
                     data = json.dumps(
@@ -693,13 +801,31 @@ async def _read_body(request: Request) -> bytes:
     return body
 
 
-def _attempts(service: Service, where: Any, limit: int) -> list[AttemptOut]:
+async def _may_see(caller: Caller, event: Event) -> bool:
+    """Whether the stream shows ``event`` to this caller: an operational event only to its endpoint's owner."""
+    if caller.owner is None or event.type not in OPERATIONAL:
+        return True
+    uid = str(event.data.get("endpoint_id", ""))
+
+    def owned() -> bool:
+        e = WebhookEndpointRow
+        with caller.service.store.engine.connect() as conn:
+            found = conn.execute(sa_select(col(e.owner_key_id)).where(col(e.uid) == uid)).first()
+        return found is not None and found[0] == caller.owner
+
+    return await asyncio.to_thread(owned)
+
+
+def _attempts(
+    service: Service, where: Any, limit: int, endpoints: ColumnElement[bool] | None = None
+) -> list[AttemptOut]:
+    """Attempts matching ``where``, newest first; ``endpoints`` limits them to endpoints a caller sees."""
     a, m, e = WebhookAttemptRow, WebhookMessageRow, WebhookEndpointRow
     stmt = (
         select(a, m.uid, e.uid)
         .join(m, col(m.id) == col(a.message_id))
         .join(e, col(e.id) == col(a.endpoint_id))
-        .where(where)
+        .where(where, true() if endpoints is None else endpoints)
         .order_by(col(a.id).desc())
         .limit(limit)
     )

@@ -20,12 +20,13 @@ from fastapi import HTTPException
 
 __all__ = ["KEY_CHECKED", "MAX_API_BODY", "RequestGuard", "needs_key"]
 
-#: Set in the request's state once the guard accepted its API key.
+#: The request state's entry holding who the guard found the API key to be (set once it accepted the key).
 KEY_CHECKED = "empathy_api_key_checked"
 
 #: The JSON API's requests are small (an endpoint, a patch); inbound events and GitHub's have their own cap.
 MAX_API_BODY = 1024 * 1024
-#: Routes that authenticate otherwise (a signature on the body, or none: health, the gate's verdict).
+#: Routes that authenticate otherwise (a signature on the body, or none: health, the gate's verdict,
+#: the catalog, and the API's own documentation: ``/docs``, ``/redoc``, their assets, ``/openapi.json``).
 _PUBLIC = ("/v1/events", "/v1/gate/", "/v1/event-types")
 
 Scope = MutableMapping[str, Any]
@@ -50,8 +51,12 @@ class RequestGuard:
     """ASGI middleware: the API key before the body, and a size limit on every body."""
 
     def __init__(
-        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], check_key: Callable[[str], bool], max_body: int
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        check_key: Callable[[str], object | None],
+        max_body: int,
     ) -> None:
+        """``check_key(key)`` returns who the key is (kept for the route), or None for no valid key."""
         self.app = app
         self.check_key = check_key
         self.max_body = max_body
@@ -65,10 +70,11 @@ class RequestGuard:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         if needs_key(path):
             key = _key(headers, scope)
-            if not await asyncio.to_thread(self.check_key, key):
+            caller = await asyncio.to_thread(self.check_key, key)
+            if caller is None:
                 await _answer(send, 401, {"detail": "a valid API key is required"}, {b"www-authenticate": b"Bearer"})
                 return
-            scope.setdefault("state", {})[KEY_CHECKED] = True  # the route's own check need not ask again
+            scope.setdefault("state", {})[KEY_CHECKED] = caller  # the route's own check need not ask again
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             await _answer(send, 413, {"detail": f"the body is larger than {limit} bytes"})

@@ -94,6 +94,10 @@ class EndpointOut(BaseModel):
     failing_since: float | None
     created_at: float
     updated_at: float
+    owner: str | None = Field(
+        default=None,
+        description="the name of the API key that created it; null for an endpoint older than key ownership",
+    )
 
 
 class EndpointSecret(BaseModel):

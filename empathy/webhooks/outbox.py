@@ -13,14 +13,12 @@ takes them again.  That is why delivery is at least once: a receiver dedupes on
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, and_, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import ColumnElement, Float, Integer, and_, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
@@ -34,14 +32,13 @@ from empathy.core.store.tables import (
     WebhookEndpointRow,
     WebhookMessageRow,
 )
-from empathy.webhooks.catalog import envelope_bytes
+from empathy.webhooks.catalog import OPERATIONAL, envelope_bytes
+from empathy.webhooks.keys import ADMIN
 
 __all__ = [
     "AttemptResult",
     "Claim",
-    "check_api_key",
     "claim_due",
-    "create_api_key",
     "enqueue",
     "matches",
     "new_endpoint_uid",
@@ -69,32 +66,6 @@ def new_message_uid() -> str:
     return "msg_" + uuid.uuid4().hex
 
 
-def _hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def create_api_key(store: Store, name: str) -> str:
-    """Create a key and return it; only its SHA-256 is stored, so it is shown once."""
-    key = "emp_" + secrets.token_urlsafe(32)
-    with store.session() as s:
-        s.add(WebhookApiKeyRow(name=name, prefix=key[:10], key_hash=_hash_key(key), created_at=time.time()))
-        s.commit()
-    return key
-
-
-def check_api_key(store: Store, key: str) -> bool:
-    """Whether ``key`` is a live API key (looked up by hash, so timing leaks nothing useful)."""
-    if not key or not key.isascii() or len(key) > 200:
-        return False
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa_select(col(WebhookApiKeyRow.id)).where(
-                col(WebhookApiKeyRow.key_hash) == _hash_key(key), col(WebhookApiKeyRow.revoked).is_(False)
-            )
-        ).first()
-    return row is not None
-
-
 def matches(event_types: Sequence[str], event_type: str) -> bool:
     """An endpoint's filter: empty means every type; ``group.*`` means every type of a group."""
     if not event_types:
@@ -116,9 +87,12 @@ def enqueue(store: Store, event: Event, now: float | None = None) -> str | None:
     """
     when = time.time() if now is None else now
     with store.engine.begin() as conn:
-        rows = conn.execute(
-            sa_select(col(WebhookEndpointRow.id), col(WebhookEndpointRow.event_types), col(WebhookEndpointRow.disabled))
-        ).all()
+        stmt = sa_select(
+            col(WebhookEndpointRow.id), col(WebhookEndpointRow.event_types), col(WebhookEndpointRow.disabled)
+        )
+        if event.type in OPERATIONAL:
+            stmt = stmt.where(_told_about(conn, event))
+        rows = conn.execute(stmt).all()
         wanted = [(_int(r[0]), bool(r[2])) for r in rows if matches(list(r[1] or []), event.type)]
         if not wanted:
             return None
@@ -145,6 +119,25 @@ def enqueue(store: Store, event: Event, now: float | None = None) -> str | None:
         if deliveries:
             conn.execute(insert(WebhookDeliveryRow), deliveries)
     return uid
+
+
+def _told_about(conn: Connection, event: Event) -> ColumnElement[bool]:
+    """Which endpoints may hear an operational event about an endpoint (``endpoint.disabled``).
+
+    Its data names the endpoint and its URL, which belong to the key that
+    created it: the event goes to that key's endpoints and to admin keys'
+    endpoints, never to another key's (docs/webhooks.md, "Isolation").
+    """
+    e, k = WebhookEndpointRow, WebhookApiKeyRow
+    admins = sa_select(col(k.id)).where(col(k.scope) == ADMIN)
+    to_admins = col(e.owner_key_id).in_(admins)
+    subject = conn.execute(
+        sa_select(col(e.owner_key_id)).where(col(e.uid) == str(event.data.get("endpoint_id", "")))
+    ).first()
+    if subject is None:
+        return to_admins  # an endpoint nobody can name: only admins hear of it
+    owner = subject[0]
+    return or_(to_admins, col(e.owner_key_id).is_(None) if owner is None else col(e.owner_key_id) == owner)
 
 
 @dataclass
@@ -403,8 +396,17 @@ def record_results(
     return disabled
 
 
-def resend(store: Store, message_uid: str, endpoint_uid: str | None = None, now: float | None = None) -> int:
-    """Send a message again (to one endpoint or every one it was owed to); return deliveries queued."""
+def resend(
+    store: Store,
+    message_uid: str,
+    endpoint_uid: str | None = None,
+    now: float | None = None,
+    owner: int | None = None,
+) -> int:
+    """Send a message again (to one endpoint or every one it was owed to); return deliveries queued.
+
+    ``owner`` (a key's id) limits it to that key's endpoints; None is an admin's resend, to any.
+    """
     when = time.time() if now is None else now
     m, d, e = WebhookMessageRow, WebhookDeliveryRow, WebhookEndpointRow
     with store.engine.begin() as conn:
@@ -412,6 +414,8 @@ def resend(store: Store, message_uid: str, endpoint_uid: str | None = None, now:
         if message_id is None:
             raise KeyError(message_uid)
         stmt = sa_select(col(e.id)).where(col(e.disabled).is_(False))
+        if owner is not None:
+            stmt = stmt.where(col(e.owner_key_id) == owner)
         if endpoint_uid is not None:
             stmt = stmt.where(col(e.uid) == endpoint_uid)
         else:

@@ -15,7 +15,7 @@ from empathy.webhooks import listener
 from empathy.webhooks.app import create_app
 from empathy.webhooks.config import ServiceConfig
 from empathy.webhooks.delivery import RetryPolicy
-from empathy.webhooks.outbox import create_api_key
+from empathy.webhooks.keys import create_api_key
 from tests.webhooks.receiver import Receiver
 
 

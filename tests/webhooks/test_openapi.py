@@ -23,7 +23,7 @@ from empathy.core.model import Event
 from empathy.webhooks import listener
 from empathy.webhooks.app import create_app
 from empathy.webhooks.config import ServiceConfig
-from empathy.webhooks.outbox import create_api_key
+from empathy.webhooks.keys import create_api_key
 from empathy.webhooks.signing import new_secret
 
 pytestmark = pytest.mark.postgres

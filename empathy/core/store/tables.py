@@ -314,7 +314,12 @@ class GateDecisionRow(SQLModel, table=True):
 
 
 class WebhookApiKeyRow(SQLModel, table=True):
-    """An API key of the webhook service; only its SHA-256 is stored, never the key."""
+    """An API key of the webhook service; only its SHA-256 is stored, never the key.
+
+    ``scope`` is ``own`` (the key sees the endpoints it created, and their
+    messages) or ``admin`` (it sees every endpoint).  A revoked key is kept, not
+    deleted, so the endpoints it created still name their owner.
+    """
 
     __tablename__ = "webhook_api_key"
 
@@ -325,6 +330,8 @@ class WebhookApiKeyRow(SQLModel, table=True):
     created_at: float
     last_used_at: float | None = None
     revoked: bool = False
+    scope: str = Field(default="own", max_length=16)
+    revoked_at: float | None = None
 
 
 class WebhookEndpointRow(SQLModel, table=True):
@@ -333,6 +340,8 @@ class WebhookEndpointRow(SQLModel, table=True):
     During a rotation ``previous_secret`` keeps signing too until
     ``previous_expires_at``, so a receiver can switch keys without dropping a delivery.
     ``failing_since`` is the start of the current run of failures (None while healthy).
+    ``owner_key_id`` is the API key that created it: only that key and admin keys
+    see or change it.  Endpoints created before keys had owners have none (admin only).
     """
 
     __tablename__ = "webhook_endpoint"
@@ -351,6 +360,7 @@ class WebhookEndpointRow(SQLModel, table=True):
     failing_since: float | None = None
     created_at: float
     updated_at: float
+    owner_key_id: int | None = Field(default=None, foreign_key="webhook_api_key.id", index=True)
 
 
 class WebhookMessageRow(SQLModel, table=True):
