@@ -12,7 +12,7 @@ from typing import Any
 
 from empathy.gate.summary import build_summary
 
-__all__ = ["build_markdown"]
+__all__ = ["build_markdown", "report_link_markdown", "run_url"]
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔", "inconclusive": "❔"}
 #: GitHub shows a step summary of at most 1 MiB; the report is cut well below that.
@@ -158,3 +158,25 @@ def build_markdown(report: Mapping[str, Any], report_path: str | None = None) ->
     if len(text.encode("utf-8")) > SUMMARY_LIMIT:
         text = text.encode("utf-8")[:SUMMARY_LIMIT].decode("utf-8", "ignore") + "\n\n(cut: see the JSON report)\n"
     return text
+
+
+def run_url(env: Mapping[str, str]) -> str | None:
+    """This workflow run's page (where its artifacts are listed), from the variables GitHub sets; None elsewhere."""
+    server, repo, run = env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    if not (server and repo and run):
+        return None
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+
+
+def report_link_markdown(file_name: str, size_bytes: int, artifact: str, url: str | None) -> str:
+    """The step summary's line pointing at the visual report (``empathy report --html``) uploaded as ``artifact``.
+
+    Written by ``empathy report --github-artifact NAME`` right after the file
+    is written; the workflow uploads it under that name in its next step
+    (examples/workflows/gate-pull-request.yml).
+    """
+    where = f"[this run's artifacts]({url}#artifacts)" if url else "this run's artifacts"
+    return (
+        f"\n📊 Visual report: `{_cell(file_name)}` ({size_bytes / 1_000_000:.2f} MB, one offline HTML file: hotspots, "
+        f"coupling, trends, knowledge and the track records) in the artifact `{_cell(artifact)}` of {where}.\n"
+    )

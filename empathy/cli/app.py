@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from empathy import __version__
-from empathy.cli import agents, config, findings, history, labels, partners, predict
+from empathy.cli import agents, config, findings, history, labels, partners, predict, report
 from empathy.cli._common import err, handle_errors, out
 from empathy.cli.gate import gate_app
 from empathy.cli.lsp import lsp
@@ -99,6 +99,7 @@ for name, command in (
     ("eval", predict.eval_),
     ("risk", predict.risk),
     ("explain", history.explain),
+    ("report", report.report),
     ("commits", labels.commits),
     ("label", labels.label),
     ("answer", agents.answer),
