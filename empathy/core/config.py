@@ -179,7 +179,9 @@ def _check_type(name: str, value: Any, default: Any, source: str) -> None:
             if isinstance(default, list) or default is None
             else "a table of lists of strings"
             if isinstance(default, dict)
-            else type(default).__name__
+            else {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
+                type(default), type(default).__name__
+            )
         )
         raise ConfigError(f"{source}: {name} = {value!r} should be {expected}")
 
@@ -292,6 +294,22 @@ class Settings:
                 default = merged.get(key, ("",))[0]
                 merged[key] = (_coerce(env_name, raw, default), f"env {env_name}")
         return merged
+
+    def check_plugin_types(self) -> None:
+        """Refuse a plugin setting whose value is not of its default's type, where it is set.
+
+        ``szz_budget = "many"`` would otherwise fail deep inside the plugin (or be read as
+        something else); a plugin's ``settings_defaults`` declare the types. Settings a
+        plugin declares no default for, and defaults of None, are the plugin's to check.
+        """
+        for plugin, defaults in sorted(self._plugin_defaults.items()):
+            for key, (value, source) in self.plugin_with_sources(plugin).items():
+                default = defaults.get(key)
+                if default is None or source.startswith(f"plugin {plugin} default"):
+                    continue
+                if isinstance(default, int) and not isinstance(default, bool):
+                    default = float(default)  # a number where a whole one is the default is the plugin's to round
+                _check_type(f"[plugins.{plugin}] {key}", value, default, source)
 
     def all_plugin_sections(self) -> list[str]:
         names = set(self._plugin_defaults)

@@ -614,12 +614,13 @@ def open_workspace(
     settings = load_settings(repo.root, overrides)
     if settings["repo_key"]:
         repo = dataclasses.replace(repo, key=str(settings["repo_key"]))
-    store = open_store(str(settings["database_url"]), repo.git_dir)
     if host is None:
         host = default_host(load=settings["load_plugins"], disable=settings["disable_plugins"])
     for result in host.call_each("settings_defaults", timeout=10.0):
         if result.ok and isinstance(result.value, dict):
             settings.add_plugin_defaults(result.plugin, result.value)
+    settings.check_plugin_types()  # before the store exists: a bad value changes nothing on disk
+    store = open_store(str(settings["database_url"]), repo.git_dir)
     repo_row = store.repository(repo.key, str(repo.root))
     assert repo_row.id is not None
     apply_answers(settings, load_answers(store, repo_row.id))

@@ -8,6 +8,7 @@ import pytest
 
 from empathy.core.config import CORE_SETTINGS, load_settings
 from empathy.core.errors import ConfigError
+from tests.gitrepo import RepoBuilder
 
 PYPROJECT = "pyproject.toml [tool.empathy]"
 
@@ -241,3 +242,36 @@ def test_out_of_range_numbers_are_refused_where_they_are_set(
         load_settings(tmp_path, environ=environ)
     assert f"{name} = " in str(exc.value) and "is out of range" in str(exc.value)
     assert "must be at least" in exc.value.hint
+
+
+def test_a_plugin_setting_of_the_wrong_type_is_refused_where_it_is_set(tmp_path: Path) -> None:
+    """Item 16.10: ``szz_budget = "many"`` is a configuration error naming the file, not a crash in the miner."""
+    write(tmp_path, ".empathy.toml", '[plugins.fixes]\nszz_budget = "many"\nmin_fixes = 2.5\n')
+    s = load_settings(tmp_path)
+    s.add_plugin_defaults("fixes", {"min_fixes": 3, "szz_budget": 150, "szz": True})
+    wanted = r"\.empathy\.toml: \[plugins\.fixes\] szz_budget = 'many' should be a number"
+    with pytest.raises(ConfigError, match=wanted):
+        s.check_plugin_types()
+    write(tmp_path, ".empathy.toml", "[plugins.fixes]\nszz = 1\n")
+    s = load_settings(tmp_path)
+    s.add_plugin_defaults("fixes", {"min_fixes": 3, "szz_budget": 150, "szz": True})
+    with pytest.raises(ConfigError, match=r"szz = 1 should be true or false"):
+        s.check_plugin_types()
+    # a number for a number is fine (the plugin rounds), and keys it declares no default for are its own
+    write(tmp_path, ".empathy.toml", "[plugins.fixes]\nmin_fixes = 2.5\nnew_key = 'x'\n")
+    s = load_settings(tmp_path)
+    s.add_plugin_defaults("fixes", {"min_fixes": 3, "szz_budget": 150, "szz": True})
+    s.check_plugin_types()
+    assert s.plugin("fixes")["min_fixes"] == 2.5
+
+
+def test_a_bad_plugin_setting_stops_the_command_before_the_store_exists(repo: RepoBuilder, tmp_path: Path) -> None:
+    from tests.cli.helpers import flat, invoke
+
+    repo.commit("first", {"a.py": "x = 1\n"})
+    write(repo.path, ".empathy.toml", '[plugins.fixes]\nszz_budget = "many"\n')
+    store = tmp_path / "s.db"
+    result = invoke("mine", repo.path, env={"EMPATHY_DATABASE_URL": f"sqlite:///{store}"})
+    assert result.exit_code == 4
+    assert ".empathy.toml: [plugins.fixes] szz_budget = 'many' should be a number" in flat(result.stderr)
+    assert not store.exists()
