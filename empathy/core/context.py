@@ -88,7 +88,7 @@ class AnalysisContext:
     forecasts: list[Any] | None = None
     #: Where a plugin sends events (``empathy.core.events``); the workspace
     #: passes them to every ``handle_event`` listener.
-    emit: Callable[[Event], None] | None = None
+    emit: Callable[[Event], object] | None = None
     #: the workspace's forecast use-case (set by the workspace; None in a bare context)
     forecast_provider: Callable[[], ForecastRun] | None = field(default=None, repr=False)
     #: the workspace's partners use-case

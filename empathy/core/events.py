@@ -8,7 +8,8 @@ Why "once": mining and the levels run again and again over the same
 history; a subscriber wants to hear about a new hotspot or a new
 fix-begets-fix cycle when it appears, not on every run.  What was announced
 is remembered in the store (``memory_item`` rows of layer ``announced``,
-which memory consolidation never touches), so a restart does not repeat it.
+which memory consolidation never touches), so a restart does not repeat it; it is
+remembered only once every listener took the event, so a failed one is not lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from empathy.core.model import Event
@@ -34,7 +36,8 @@ __all__ = [
     "PATTERN_DISCOVERED",
     "THRESHOLD_REACHED",
     "make_event",
-    "not_yet_announced",
+    "mark_announced",
+    "unannounced",
 ]
 
 PATTERN_DISCOVERED = "pattern.discovered"
@@ -65,8 +68,8 @@ def make_event(event_type: str, data: dict[str, Any], at: float | None = None) -
     return Event(type=event_type, data=data, timestamp=time.time() if at is None else float(at))
 
 
-def not_yet_announced(store: Store, repo_id: int, kind: str, keys: Iterable[str]) -> list[str]:
-    """The keys of ``kind`` never announced before, now marked as announced (in the given order)."""
+def unannounced(store: Store, repo_id: int, kind: str, keys: Iterable[str]) -> list[str]:
+    """The keys of ``kind`` not announced yet, in the given order (nothing is marked)."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return []
@@ -81,15 +84,24 @@ def not_yet_announced(store: Store, repo_id: int, kind: str, keys: Iterable[str]
                 )
             )
         }
-    fresh = [k for k in wanted if k not in seen]
-    if fresh:
-        now = int(time.time())
+    return [k for k in wanted if k not in seen]
+
+
+def mark_announced(store: Store, repo_id: int, kind: str, key: str) -> None:
+    """Remember that ``key`` was announced: called only once every listener stored the event.
+
+    Marking first would lose the announcement for good when a listener fails (the store of
+    the webhook outbox busy, say); marking after means a failure is announced again on the
+    next run, and two processes racing may both announce it (at least once, never lost).
+    """
+    now = int(time.time())
+    try:
         with store.session() as s:
-            for key in fresh:
-                s.add(
-                    MemoryItemRow(
-                        repo_id=repo_id, layer=ANNOUNCED_LAYER, kind=kind, key=key, count=1, first_at=now, last_at=now
-                    )
+            s.add(
+                MemoryItemRow(
+                    repo_id=repo_id, layer=ANNOUNCED_LAYER, kind=kind, key=key, count=1, first_at=now, last_at=now
                 )
+            )
             s.commit()
-    return fresh
+    except IntegrityError:
+        pass  # another process announced it at the same time and marked it first

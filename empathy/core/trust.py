@@ -196,7 +196,7 @@ class TrustLedger:
         threshold_bounds: tuple[float, float] = (0.2, 0.9),
         step: float = 0.05,
         marks: Iterable[float] = (0.3, 0.5, 0.7),
-        emit: Callable[[Event], None] | None = None,
+        emit: Callable[[Event], object] | None = None,
         outcome_weights: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from empathy.core.usecases.risk import ChangeAssessment
 
 __all__ = ["MineReport", "Workspace", "open_workspace", "rank_patterns"]
+
+log = logging.getLogger("empathy.events")
 
 #: A first mining run on a large repository finds dozens of patterns; only
 #: the most notable this many are announced one by one.
@@ -124,9 +127,19 @@ class Workspace:
             self._history = None
         return report
 
-    def emit(self, event: Event) -> None:
-        """Hand ``event`` to every ``handle_event`` listener (each alone, with a time-out; never raises)."""
-        self.host.call_each("handle_event", timeout=10.0, event=event)
+    def emit(self, event: Event) -> bool:
+        """Hand ``event`` to every ``handle_event`` listener (each alone, with a time-out; never raises).
+
+        True when every listener took it (for the webhook listener: stored in the outbox). A
+        failure is a warning on stderr naming the event and the listener, never silence: the
+        caller decides whether to try again (announcements do, on the next run).
+        """
+        ok = True
+        for result in self.host.call_each("handle_event", timeout=10.0, event=event):
+            if result.error:
+                ok = False
+                log.warning("the %s event was not taken by %s: %s", event.type, result.plugin, result.error.strip())
+        return ok
 
     @functools.cached_property
     def is_source(self) -> Callable[[str], bool]:
@@ -412,16 +425,17 @@ class Workspace:
         only: list[str] | None = None,
     ) -> FindingsReport:
         """Ask every level plugin (or ``only`` these); trust decides what surfaces unless ``gated`` is False."""
-        from empathy.core.events import CYCLE_DETECTED, make_event, not_yet_announced
+        from empathy.core.events import CYCLE_DETECTED, make_event, mark_announced, unannounced
         from empathy.core.findings import collect_findings
 
         gate = self.gate() if gated else None
         report = collect_findings(self, change=change, paths=paths, gate=gate, only=only)
         cycles = {f.fingerprint: f for f in report.findings + report.hidden if f.code == "fix-begets-fix"}
-        for key in not_yet_announced(self.store, self.repo_id, CYCLE_DETECTED, sorted(cycles)):
+        for key in unannounced(self.store, self.repo_id, CYCLE_DETECTED, sorted(cycles)):
             f = cycles[key]
             data = {"repo_id": self.repo_id, "path": f.location.path, "reason": f.reason, "action": f.action}
-            self.emit(make_event(CYCLE_DETECTED, {**data, "evidence": f.evidence}))
+            if self.emit(make_event(CYCLE_DETECTED, {**data, "evidence": f.evidence})):
+                mark_announced(self.store, self.repo_id, CYCLE_DETECTED, key)
         return report
 
     def analysis_context(self, change: ChangeSet | None = None, paths: list[str] | None = None) -> AnalysisContext:

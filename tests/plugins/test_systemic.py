@@ -387,6 +387,38 @@ def test_a_cycle_is_announced_once(cycles_template: tuple[Path, dict[tuple[str, 
     assert [e for e in seen if e.type == "cycle.detected"] == []
 
 
+def test_a_cycle_a_listener_failed_to_take_is_announced_again(
+    cycles_template: tuple[Path, dict[tuple[str, int], str]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16.3 in the process: an announcement is remembered only once every listener took it."""
+    from empathy.core.hookspecs import hookimpl
+    from empathy.core.model import Event
+
+    ws = workspace(clone(cycles_template[0], tmp_path / "repo"), tmp_path, load_plugins=[*ONLY, "test-listener"])
+    ws.host.register(systemic, "systemic")
+    seen: list[Event] = []
+    busy = {"on": True}
+
+    class Listener:
+        @hookimpl
+        def handle_event(self, event: Event) -> None:
+            if busy["on"]:
+                raise RuntimeError("database is locked")  # the webhook outbox's store, busy
+            seen.append(event)
+
+    ws.host.register(Listener(), "test-listener")
+    with caplog.at_level("WARNING", logger="empathy.events"):
+        ws.findings()
+    assert "the cycle.detected event was not taken by test-listener" in caplog.text
+    assert "database is locked" in caplog.text
+    busy["on"] = False
+    ws.findings()  # the next run announces what failed
+    assert sorted(e.data["path"] for e in seen if e.type == "cycle.detected") == ["a.py", "h.py", "h.py"]
+    seen.clear()
+    ws.findings()
+    assert [e for e in seen if e.type == "cycle.detected"] == []
+
+
 def test_cached_cycles_are_scoped_per_question_without_leaking(
     cycles_template: tuple[Path, dict[tuple[str, int], str]], tmp_path: Path
 ) -> None:

@@ -260,7 +260,7 @@ def cached_forecast(
     is_source: Callable[[str], bool],
     horizon_days: int,
     settings_key: str,
-    emit: Callable[[Event], None] | None = None,
+    emit: Callable[[Event], object] | None = None,
 ) -> ForecastRun:
     """The forecast as of the newest commit, computed once per head and settings.
 
