@@ -48,7 +48,7 @@ def report(
     Every figure has a caption with its numbers and the same data as a table.
     Sections whose data does not exist yet (no `empathy eval`, no gate decision)
     say which command creates it. Needs the `report` extra for --html
-    (pip install "empathy[report]").
+    (pip install "empathy\\[report]").
     """
     from empathy.core.report import MISSING, build_report
     from empathy.gate.report_view import gate_record
@@ -77,7 +77,7 @@ def report(
         return
     figures = len(MISSING) - len(data.missing)
     said = (
-        f"wrote {html} ({size / 1_000_000:.2f} MB): {figures} figures"
+        f"wrote {html} ({size / 1_000_000:.2f} MB): {figures} figure{'' if figures == 1 else 's'}"
         + (f"; without data yet: {', '.join(data.missing)}" if data.missing else "")
     )
     (err if json_output else out).print(escape(said), highlight=False)

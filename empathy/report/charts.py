@@ -140,7 +140,7 @@ def coupling_chart(data: CouplingGraph) -> str:
             solid_capstyle="round",
             zorder=1,
         )
-    asked = {p.a for p in data.pairs if p.source == "changes with"}
+    asked = set(data.asked)
     tests = {p.b for p in data.pairs if p.test}
     nodes = sorted(graph.nodes)
     ax.scatter(

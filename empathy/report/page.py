@@ -105,7 +105,7 @@ def _hotspots(data: HotspotMap) -> str:
         )
     else:
         what = (
-            f"the {len(drawn)} hotspots the churn miner reports (no file is in the forecast), each sized by its "
+            f"the {_n(len(drawn), 'hotspot')} the churn miner reports (no file is in the forecast), each sized by its "
             "lines and coloured by its commits in the window"
         )
     left = len(data.files) - len(drawn)
@@ -139,7 +139,8 @@ def _coupling(data: CouplingGraph) -> str:
         f"Change coupling: {len(data.pairs)} pairs of files that change together. Dark blue lines: the "
         f"{len(patterns)} strongest of the {data.coupling_patterns} coupled pairs the coupling miner found over the "
         "whole history, thicker the higher their degree (shared commits over the mean of the two files' commits). "
-        f"Light blue lines: {len(companions)} usual companions of the {data.files_asked} riskiest files (red dots), "
+        f"Light blue lines: {_n(len(companions), 'usual companion')} of the {_n(len(data.asked), 'riskiest file')} "
+        "(red dots), "
         "as `empathy explain` lists them: files changed with them in at least two of their recent commits, thicker "
         f"the larger that share; green dots are tests. Dashed lines cross module boundaries ({cross}). Left out "
         f"everywhere: {_n(data.bulk_commits, 'bulk sweep')} (formatters, mass renames); the miner also leaves "

@@ -108,9 +108,9 @@ class CouplingGraph:
     """The strongest partners: coupling patterns, then the riskiest files' usual companions (no bulk sweeps)."""
 
     pairs: list[CouplingPair]
-    #: coupling patterns found (before the cap) and the riskiest files asked for their companions
+    #: coupling patterns found (before the cap), and the riskiest files asked for their companions
     coupling_patterns: int
-    files_asked: int
+    asked: list[str]
     bulk_commits: int
     max_changeset_size: int
 

@@ -79,7 +79,10 @@ MISSING = {
         "changed with them twice (`empathy explain FILE` shows a file's)."
     ),
     "activity": "No activity trend: the history has no commit with a diff.",
-    "complexity": "No complexity trend: no file the forecast ranks has two readable revisions.",
+    "complexity": (
+        "No complexity trend: neither the forecast's riskiest files nor the files the complexity miner reports "
+        "as growing have two readable revisions."
+    ),
     "knowledge": "No knowledge map: no source file has a deliberate (non-bulk) commit that added lines.",
     "forecast_record": (
         "No forecast track record yet: `empathy eval` backtests the forecast on this repository's past "
@@ -180,7 +183,8 @@ def _hotspots(forecast: Forecast, hotspots: list[Pattern], cap: int) -> HotspotM
             )
             for f in run.forecasts
         ]
-        return HotspotMap(files[:cap], len(files), "forecast", run.horizon_days, len(hot))
+        if any(f.loc > 0 for f in files):  # a treemap of empty files has nothing to size
+            return HotspotMap(files[:cap], len(files), "forecast", run.horizon_days, len(hot))
     if not hotspots:
         return None
     ranked = sorted(hotspots, key=lambda p: int(p.evidence.get("rank", 0) or 0))
@@ -197,6 +201,8 @@ def _hotspots(forecast: Forecast, hotspots: list[Pattern], cap: int) -> HotspotM
         for p in ranked
         if p.subjects
     ]
+    if not any(f.loc > 0 for f in files):
+        return None
     return HotspotMap(files[:cap], len(files), "hotspots", run.horizon_days, len(hot))
 
 
@@ -263,7 +269,7 @@ def _coupling(
         return None
     bulk = sum(1 for c in history.non_merge() if history.is_bulk(c))
     size = int(ws.settings.plugin("coupling").get("max_changeset_size", 30))
-    return CouplingGraph(kept, len(ordered), len(riskiest), bulk, size)
+    return CouplingGraph(kept, len(ordered), riskiest, bulk, size)
 
 
 def _month_start(ts: int) -> datetime:
