@@ -2,7 +2,8 @@
 
     python bench/bench_webhooks.py [--events 5000] [--latency-seconds 20] [--kill-events 10000]
                                    [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                                   [--redis redis://127.0.0.1:6379/0] [--only throughput,latency,kill]
+                                   [--redis redis://127.0.0.1:6379/0] [--slow-events 200] [--slow-seconds 4]
+                                   [--only throughput,latency,slow,kill]
 
 Everything runs on loopback against the real PostgreSQL and Redis of the
 machine.  One receiver process (a minimal asyncio HTTP/1.1 server) records every
@@ -21,7 +22,11 @@ benchmark put into the event's data.
    threads (enqueue into the outbox, then publish on the Redis stream, as the
    listener does)
    and reports emit-to-arrival percentiles.
-3. **SIGKILL.**  ``--kill-events`` events are stored, two workers start, one
+3. **Slow receiver.**  ``--slow-events`` (200) events, a receiver that answers each
+   request after ``--slow-seconds`` (4 s), two workers and the endpoint with every
+   setting at its default: the number of requests must equal the number of events
+   (issue 16: before the fix, 326 requests for 200 events).
+4. **SIGKILL.**  ``--kill-events`` events are stored, two workers start, one
    is killed with SIGKILL once a third of them arrived; the other finishes
    (including the killed worker's claims after their lease lapses).  Every
    ``webhook-id`` must arrive; duplicates are counted.
@@ -63,6 +68,7 @@ import asyncio, json, re, sys, time
 # A minimal HTTP/1.1 receiver (keep-alive, Content-Length bodies) on asyncio, so the
 # receiver is not what limits the measured rates; it records (webhook-id, arrival, emitted_at).
 seen = []
+DELAY = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
 ID = re.compile(rb"\r\nwebhook-id: *([^\r]*)", re.I)
 LEN = re.compile(rb"\r\ncontent-length: *([0-9]+)", re.I)
 EMITTED = re.compile(rb'"emitted_at":([0-9.eE+-]+)')
@@ -78,6 +84,8 @@ async def handle(reader, writer):
                 mid = ID.search(head)
                 emitted = EMITTED.search(body)
                 seen.append((mid.group(1).decode() if mid else "", now, float(emitted.group(1)) if emitted else None))
+                if DELAY:
+                    await asyncio.sleep(DELAY)  # a slow receiver: the request counts on arrival, answered later
                 answer = b"ok"
             elif head.startswith(b"GET /reset"):
                 seen.clear()
@@ -113,10 +121,10 @@ def _free_port() -> int:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-c", RECEIVER, str(self.port)])
+        self.proc = subprocess.Popen([sys.executable, "-c", RECEIVER, str(self.port), str(delay)])
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
@@ -162,7 +170,7 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _store_with_endpoint(url: str, target: str) -> Any:
+def _store_with_endpoint(url: str, target: str, max_concurrency: int | None = CONCURRENCY) -> Any:
     from empathy.core.store.store import open_store
     from empathy.core.store.tables import WebhookEndpointRow
     from empathy.webhooks.outbox import new_endpoint_uid
@@ -176,9 +184,9 @@ def _store_with_endpoint(url: str, target: str) -> Any:
                 uid=new_endpoint_uid(),
                 url=target,
                 secret=new_secret(),
-                max_concurrency=CONCURRENCY,
                 created_at=now,
                 updated_at=now,
+                **({} if max_concurrency is None else {"max_concurrency": max_concurrency}),
             )
         )
         s.commit()
@@ -196,14 +204,18 @@ def _event(i: int) -> Any:
     )
 
 
-def _workers(database_url: str, redis_url: str | None, n: int, timeout: float = 15.0) -> list[subprocess.Popen[bytes]]:
+def _workers(
+    database_url: str, redis_url: str | None, n: int, timeout: float | None = 15.0
+) -> list[subprocess.Popen[bytes]]:
+    """``n`` worker processes; ``timeout=None`` leaves every webhook setting at its default."""
     workdir = tempfile.mkdtemp(prefix="empathy-bench-")
-    env = {
-        **os.environ,
-        "EMPATHY_PLUGIN_WEBHOOKS_TIMEOUT": str(timeout),
-        "EMPATHY_PLUGIN_WEBHOOKS_BATCH_SIZE": "100",
-        "EMPATHY_PLUGIN_WEBHOOKS_POLL_INTERVAL": "0.1",
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMPATHY_PLUGIN_WEBHOOKS_")}
+    if timeout is not None:
+        env.update(
+            EMPATHY_PLUGIN_WEBHOOKS_TIMEOUT=str(timeout),
+            EMPATHY_PLUGIN_WEBHOOKS_BATCH_SIZE="100",
+            EMPATHY_PLUGIN_WEBHOOKS_POLL_INTERVAL="0.1",
+        )
     procs = []
     for i in range(n):
         command = [
@@ -368,6 +380,43 @@ def latency(args: argparse.Namespace, receiver: Receiver) -> dict[str, Any]:
     }
 
 
+def slow(args: argparse.Namespace, receiver: Receiver) -> dict[str, Any]:
+    """Defaults everywhere, a receiver answering in ``--slow-seconds``: every event once, no duplicate."""
+    from empathy.webhooks.outbox import delivery_counts, enqueue
+
+    n = args.slow_events
+    slow_receiver = Receiver(delay=args.slow_seconds)
+    try:
+        with fresh_database(args.postgres) as url:
+            store = _store_with_endpoint(url, slow_receiver.url, max_concurrency=None)
+            ids = {enqueue(store, _event(i)) for i in range(n)}
+            started = time.time()
+            procs = _workers(url, None, 2, timeout=None)
+            try:
+                seen = slow_receiver.wait(n, timeout=900)
+                drained = time.time() - started
+                # as long again as one answer and a lease: a lapsed claim would be re-sent by now
+                time.sleep(args.slow_seconds + 35)
+                seen = slow_receiver.seen()
+            finally:
+                _stop(procs)
+            got = [s[0] for s in seen]
+            counts = delivery_counts(store)
+            store.engine.dispose()
+    finally:
+        slow_receiver.stop()
+    return {
+        "events": n,
+        "answer_seconds": args.slow_seconds,
+        "requests": len(got),
+        "delivered_unique": len(set(got) & ids),
+        "lost": len(ids - set(got)),
+        "duplicates": len(got) - len(set(got)),
+        "seconds_to_deliver_all": round(drained, 1),
+        "statuses": counts,
+    }
+
+
 def kill(args: argparse.Namespace, receiver: Receiver) -> dict[str, Any]:
     from empathy.webhooks.outbox import delivery_counts, enqueue
 
@@ -416,7 +465,9 @@ def main() -> None:
     parser.add_argument("--kill-events", type=int, default=10_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--only", default="throughput,latency,kill")
+    parser.add_argument("--slow-events", type=int, default=200)
+    parser.add_argument("--slow-seconds", type=float, default=4.0)
+    parser.add_argument("--only", default="throughput,latency,slow,kill")
     args = parser.parse_args()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     receiver = Receiver()
@@ -427,7 +478,8 @@ def main() -> None:
     }
     try:
         for name in wanted:
-            results[name] = {"throughput": throughput, "latency": latency, "kill": kill}[name](args, receiver)
+            run = {"throughput": throughput, "latency": latency, "slow": slow, "kill": kill}[name]
+            results[name] = run(args, receiver)
             print(json.dumps({name: results[name]}), flush=True)
     finally:
         receiver.stop()
