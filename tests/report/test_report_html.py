@@ -171,6 +171,9 @@ def test_the_report_says_what_the_other_commands_say(full: dict[str, Any]) -> No
     assert data["forecast_record"]["touch_at_20"] == {
         name: m["touch@20%"] for name, m in stored.items() if m["touch@20%"] is not None
     }
+    assert data["forecast_record"]["touch_at_20_loc"] == {
+        name: m["touch@20%LOC"] for name, m in stored.items() if m["touch@20%LOC"] is not None
+    }
     partners = full["partners"]["partners"]
     assert data["partner_record"]["recall_at_1"] == partners["recall@1"]
     assert data["partner_record"]["warn_precision"] == partners["warn_precision"]

@@ -189,6 +189,8 @@ class ForecastRecord:
     cutoffs: int
     #: ranking -> mean share of later bug-fix touches in its top 20% of files
     touch_at_20: dict[str, float]
+    #: ranking -> the same share when reading files in its order until 20% of all lines (the effort metric)
+    touch_at_20_loc: dict[str, float]
     ours: str
     best_baseline: str
     ece: float | None

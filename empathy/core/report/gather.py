@@ -447,10 +447,16 @@ def _forecast_record(ws: Workspace, horizon: int) -> ForecastRecord | None:
     }
     if not touch:
         return None
+    by_lines = {
+        name: value
+        for name, metrics in summary["rankings"].items()
+        if (value := _finite((metrics or {}).get("touch@20%LOC"))) is not None
+    }
     return ForecastRecord(
         horizon_days=int(summary.get("horizon_days", horizon)),
         cutoffs=int(summary.get("cutoffs", 0)),
         touch_at_20=touch,
+        touch_at_20_loc=by_lines,
         ours=OURS,
         best_baseline=str(summary.get("best_baseline", "")),
         ece=_finite(summary.get("ece")),
