@@ -51,6 +51,24 @@ def _short(path: str, limit: int = 28) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
+def _distinct_names(paths: list[str]) -> dict[str, str]:
+    """Each path's shortest label that no other path shares: the file name, else parent/name, and so on.
+
+    Two files called app.py (src/flask/app.py, src/flask/sansio/app.py) must not look like one.
+    """
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        labels = {p: "/".join(p.split("/")[-depth[p] :]) for p in paths}
+        seen: dict[str, list[str]] = {}
+        for p, label in labels.items():
+            seen.setdefault(label, []).append(p)
+        clashes = [p for group in seen.values() if len(group) > 1 for p in group if depth[p] < p.count("/") + 1]
+        if not clashes:
+            return labels
+        for p in clashes:
+            depth[p] += 1
+
+
 def hotspot_treemap(data: HotspotMap) -> str:
     """Files as rectangles sized by lines, coloured by forecast rank (or recent commits), hotspots outlined."""
     import matplotlib as mpl
@@ -70,6 +88,7 @@ def hotspot_treemap(data: HotspotMap) -> str:
         shade = {f.path: f.commits_12m / top for f in files}
         legend = "commits in the last 12 months (dark: most)"
     rects = squarify.squarify(squarify.normalize_sizes([f.loc for f in files], width, height), 0, 0, width, height)
+    names = _distinct_names([f.path for f in files])
     for f, r in zip(files, rects, strict=True):
         ax.add_patch(
             Rectangle(
@@ -81,7 +100,7 @@ def hotspot_treemap(data: HotspotMap) -> str:
                 linewidth=1.6 if f.hotspot else 0.5,
             )
         )
-        name = _short(f.path, 40)
+        name = names[f.path] if len(names[f.path]) <= 40 else names[f.path][:39] + "…"
         # points per data unit: the axes take about 88% of the figure's 720 points of width
         ppu = 0.88 * 720 / width
         size = min(9.0, r["dy"] * ppu * 0.55, r["dx"] * ppu * 0.92 / (0.6 * max(len(name), 1)))

@@ -33,6 +33,11 @@ from empathy.report import charts
 __all__ = ["render_page"]
 
 
+
+def _checkout_name(root: str) -> str:
+    """The checkout's folder name (``/work/repos/flask`` -> ``flask``)."""
+    return root.rstrip("/").rsplit("/", 1)[-1] or root
+
 def _day(ts: int | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
 
@@ -393,10 +398,12 @@ def render_page(data: ReportData) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',
-        f"<title>empathy report: {escape(meta.repository)}</title>",
+        # the checkout analysed, as every header names it (the repository key, often the origin, follows)
+        f"<title>empathy report: {escape(_checkout_name(meta.root))}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<header><h1>empathy report: {escape(meta.repository)}</h1>",
-        f"<p>{escape(meta.root)} at <code>{escape(meta.head[:12])}</code>: {meta.commits} commits, the newest on "
+        f"<header><h1>empathy report: {escape(_checkout_name(meta.root))}</h1>",
+        f"<p>{escape(meta.root)} (repository {escape(meta.repository)}) at <code>{escape(meta.head[:12])}</code>: "
+        f"{meta.commits} commits, the newest on "
         f"{_day(meta.newest_commit)}; analysed as of {_day(meta.analysed_at)} (window {meta.window_days} days, "
         f"forecast horizon {meta.horizon_days} days).</p>",
     ]

@@ -258,3 +258,13 @@ def test_the_file_stays_small_and_self_contained(full: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids))  # figures never share a clip path or marker id
     refs = set(re.findall(r'(?:url\(#|href="#)([^")]+)', text))
     assert refs <= set(ids)  # every reference inside an SVG points at its own figure's element
+
+
+def test_two_files_with_one_name_get_labels_that_tell_them_apart() -> None:
+    from empathy.report.charts import _distinct_names
+
+    paths = ["src/flask/app.py", "src/flask/sansio/app.py", "src/flask/cli.py", "a/__init__.py", "__init__.py"]
+    labels = _distinct_names(paths)
+    assert len(set(labels.values())) == len(paths)
+    assert labels["src/flask/cli.py"] == "cli.py"  # no clash: the file name alone
+    assert labels["src/flask/app.py"] == "flask/app.py" and labels["src/flask/sansio/app.py"] == "sansio/app.py"
