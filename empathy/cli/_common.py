@@ -6,6 +6,7 @@ and errors go to stderr so ``--json`` output stays parseable.  Exit codes:
 4 configuration error, 5 store error, 6 bad pattern file, 7 unreadable history,
 8 unknown revision, 9 unknown file, 10 the gate's decision reached ``--fail-on``,
 11 bad gate state file, 12 the webhook service cannot start as configured,
+13 findings (or a change's risk) reached ``--fail-on`` / ``--fail-above``,
 70 internal error, 130 interrupted, 141 broken pipe.
 
 The command modules (one per topic) import from here and from core, never
