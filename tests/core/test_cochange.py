@@ -298,6 +298,22 @@ def test_history_reader_follows_renames_and_deletions(tmp_path: Path) -> None:
     assert commits[0].time >= EPOCH
 
 
+def test_history_reader_keeps_odd_paths_as_the_store_spells_them(tmp_path: Path) -> None:
+    """Without -z git quoted these ("odd dir, b\\303\\251.py") and the partners named no real file."""
+    from empathy.core.cochange.gitfeed import read_history, read_references
+
+    odd, quoted = "odd dir, b: c%20 é.py", 'new "q"\tname.py'
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("one", {odd: "import os\n", "plain.py": "1"})
+    repo.rename(odd, quoted)
+    repo.commit("two é", {quoted: "import sys\n", "plain.py": "2"})
+    commits = read_history(str(repo.path))
+    assert [c.files for c in commits] == [sorted([odd, "plain.py"]), [quoted], sorted([quoted, "plain.py"])]
+    assert commits[1].renames == {odd: quoted} and commits[2].subject == "two é"
+    refs = read_references(str(repo.path), commits, 1)  # the tree before commit 1, read with ls-tree -z
+    assert odd in refs[1] and "os" in refs[1][odd]
+
+
 # -- structure from the text: imports and docs references --------------------------------------------
 
 

@@ -32,8 +32,17 @@ class Commit:
     blobs: dict[str, str] = field(default_factory=dict)
 
 
+def _path(raw: bytes) -> str:
+    """A path as the store spells it (ingest reads ``-z`` output the same way): never git-quoted."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
 def read_history(repo: str) -> list[Commit]:
-    """All non-merge commits, oldest first (stable-sorted by commit time), with their raw name-status."""
+    """All non-merge commits, oldest first (stable-sorted by commit time), with their raw name-status.
+
+    Read with ``-z``: without it git quotes a path with a space, a quote, a control or a
+    non-ASCII character (``"odd dir/\\303\\251.py"``), which then matched no file of the store.
+    """
     raw = subprocess.run(
         [
             "git",
@@ -45,35 +54,42 @@ def read_history(repo: str) -> list[Commit]:
             "-M",
             "--raw",
             "--no-abbrev",
-            "--format=%x00%H%x1f%ct%x1f%s",
+            "-z",
+            "--format=%x01%H%x1f%ct%x1f%s",
         ],
         capture_output=True,
         check=True,
-    ).stdout.decode("utf-8", errors="backslashreplace")
+    ).stdout
     commits: list[Commit] = []
-    for chunk in raw.split("\x00")[1:]:
-        lines = chunk.strip("\n").split("\n")
-        sha, ct, subject = lines[0].split("\x1f", 2)
-        files: list[str] = []
-        renames: dict[str, str] = {}
-        deleted: set[str] = set()
-        blobs: dict[str, str] = {}
-        for line in lines[1:]:
-            if not line.startswith(":"):
-                continue
-            parts = line.split("\t")
-            meta = parts[0].split()
-            status = meta[-1][:1]
-            if status == "R" and len(parts) == 3:
-                renames[parts[1]] = parts[2]
-                files.append(parts[2])
-            elif len(parts) >= 2:
-                files.append(parts[-1])
-                if status == "D":
-                    deleted.add(parts[-1])
-            if status != "D" and len(parts) >= 2 and reads_references(parts[-1]):
-                blobs[parts[-1]] = meta[3]
-        commits.append(Commit(sha, float(ct), subject, files, renames, deleted, blobs))
+    tokens = raw.split(b"\x00")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip(b"\n")
+        i += 1
+        if token.startswith(b"\x01"):
+            sha, ct, subject = token[1:].decode("utf-8", errors="backslashreplace").split("\x1f", 2)
+            commits.append(Commit(sha, float(ct), subject, [], {}, set(), {}))
+            continue
+        if not token.startswith(b":") or not commits:
+            continue
+        meta = token.decode("ascii", errors="replace").split()
+        status = meta[-1][:1]
+        commit = commits[-1]
+        if status in ("R", "C"):
+            old, new = _path(tokens[i]), _path(tokens[i + 1])
+            i += 2
+            if status == "R":
+                commit.renames[old] = new
+            commit.files.append(new)
+            path = new
+        else:
+            path = _path(tokens[i])
+            i += 1
+            commit.files.append(path)
+            if status == "D":
+                commit.deleted.add(path)
+        if status != "D" and reads_references(path):
+            commit.blobs[path] = meta[3]
     commits.sort(key=lambda c: c.time)
     return commits
 
@@ -91,14 +107,15 @@ def read_references(repo: str, commits: list[Commit], start: int) -> dict[int, d
     wanted: dict[int, dict[str, str]] = {}
     if start > 0:
         tree = subprocess.run(
-            ["git", "-C", repo, "ls-tree", "-r", "--full-tree", commits[start - 1].sha],
+            ["git", "-C", repo, "ls-tree", "-r", "-z", "--full-tree", commits[start - 1].sha],
             capture_output=True,
             check=True,
-        ).stdout.decode("utf-8", errors="backslashreplace")
+        ).stdout
         first: dict[str, str] = {}
-        for line in tree.splitlines():
-            meta, _, path = line.partition("\t")
-            kind_sha = meta.split()
+        for entry in tree.split(b"\x00"):
+            meta_raw, _, path_raw = entry.partition(b"\t")
+            path = _path(path_raw)
+            kind_sha = meta_raw.decode("ascii", errors="replace").split()
             if len(kind_sha) == 3 and kind_sha[1] == "blob" and reads_references(path):
                 first[path] = kind_sha[2]
         wanted[start] = first
