@@ -188,11 +188,14 @@ class Workspace:
 
     def partner_index(self) -> PartnerIndex:
         """The co-change index over the whole ingested history, built once per head and kept (the editor asks often)."""
-        from empathy.core.usecases.partners import open_partner_index
+        from empathy.core.usecases.partners import open_partner_index, save_partner_index
 
         if self._partner_index is None or self._partner_index[0] != self.repo.head:
-            index = open_partner_index(self)
+            index = open_partner_index(self, cached=True)
+            before = index.fed
             index.feed_all()
+            if index.fed != before:
+                save_partner_index(self, index)  # the next process (a hook, the gate) feeds on from here
             self._partner_index = (self.repo.head, index)
         return self._partner_index[1]
 

@@ -94,18 +94,20 @@ def read_history(repo: str) -> list[Commit]:
     return commits
 
 
-def read_references(repo: str, commits: list[Commit], start: int) -> dict[int, dict[str, frozenset[str]]]:
+def read_references(
+    repo: str, commits: list[Commit], start: int, with_tree: bool = True
+) -> dict[int, dict[str, frozenset[str]]]:
     """What the texts fed from ``commits[start]`` on refer to: {commit position: {path: names}}.
 
     The first fed commit also carries the whole tree as of the commit before
-    it, so the index starts with every file's references; after that each
-    commit carries the files it changed.  All blobs come from one
-    ``git cat-file --batch``.
+    it (unless ``with_tree`` is False: an index restored from a cache has it), so the
+    index starts with every file's references; after that each commit carries the
+    files it changed.  All blobs come from one ``git cat-file --batch``.
     """
     if start >= len(commits):
         return {}
     wanted: dict[int, dict[str, str]] = {}
-    if start > 0:
+    if start > 0 and with_tree:
         tree = subprocess.run(
             ["git", "-C", repo, "ls-tree", "-r", "-z", "--full-tree", commits[start - 1].sha],
             capture_output=True,

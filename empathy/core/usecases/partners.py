@@ -35,6 +35,7 @@ __all__ = [
     "evaluate_partners",
     "open_partner_index",
     "replay_queries",
+    "save_partner_index",
 ]
 
 DAY = 86_400.0
@@ -51,6 +52,8 @@ class PartnerIndex:
     references: dict[int, dict[str, frozenset[str]]]
     bulk: Mapping[str, bool]
     fed: int = 0
+    #: where the index started learning (the cache must agree on it)
+    learn_since: float = -math.inf
     #: answers already computed for the same files since the last feed (the editor asks often)
     _cache: dict[tuple[frozenset[str], int], list[Suggestion]] = field(default_factory=dict, repr=False)
 
@@ -90,20 +93,49 @@ def _bulk_by_sha(ws: Workspace) -> dict[str, bool]:
     return {c.sha: history.is_bulk(c) for c in history.commits if not c.is_merge}
 
 
-def open_partner_index(ws: Workspace, learn_from: float | None = None) -> PartnerIndex:
+#: The default learning window starts on this grid, so that it does not move with every new
+#: commit and an index fed on from a cache equals a fresh build (:mod:`.partner_cache`).
+SINCE_GRID_DAYS = 90
+
+
+def open_partner_index(ws: Workspace, learn_from: float | None = None, cached: bool = False) -> PartnerIndex:
     """Read the history (not fed yet); the index replays commits from ``learn_from`` on to learn.
 
-    Default: the last ``train_days`` (five years) before the newest commit,
-    as the learned combination uses no older replays anyway.
+    Default: the last ``train_days`` (five years) before the newest commit, rounded down to a
+    90-day grid, as the learned combination uses no older replays anyway. ``cached``: start
+    from the index kept by an earlier process when it fits (then ``fed`` is where it stopped).
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: a second thread costs more than it buys
     commits = read_history(str(ws.repo.root))
     settings = Settings()
     latest = commits[-1].time if commits else 0.0
-    since = latest - settings.train_days * DAY if learn_from is None else learn_from - settings.train_days * DAY
+    if learn_from is None:
+        grid = SINCE_GRID_DAYS * DAY
+        since = math.floor((latest - settings.train_days * DAY) / grid) * grid
+    else:
+        since = learn_from - settings.train_days * DAY
+    bulk = _bulk_by_sha(ws)
+    if cached and learn_from is None:
+        from empathy.core.usecases.partner_cache import load_fed_index
+
+        hit = load_fed_index(ws.repo.git_dir, commits, bulk, settings, since)
+        if hit is not None:
+            index, fed = hit
+            # the texts of the commits still to feed (the tree before them is in the index already)
+            references = read_references(str(ws.repo.root), commits, fed, with_tree=False)
+            return PartnerIndex(index, commits, references, bulk, fed=fed, learn_since=since)
     start = next((k for k, c in enumerate(commits) if c.time >= since), len(commits))
     references = read_references(str(ws.repo.root), commits, start)
-    return PartnerIndex(CochangeIndex(settings, learn_since=since), commits, references, _bulk_by_sha(ws))
+    return PartnerIndex(CochangeIndex(settings, learn_since=since), commits, references, bulk, learn_since=since)
+
+
+def save_partner_index(ws: Workspace, index: PartnerIndex) -> None:
+    """Keep a fully fed default index for the next process (see :mod:`.partner_cache`)."""
+    from empathy.core.usecases.partner_cache import save_fed_index
+
+    save_fed_index(
+        ws.repo.git_dir, index.index, index.commits, index.bulk, index.fed, index.index.settings, index.learn_since
+    )
 
 
 @dataclass(frozen=True)
@@ -217,9 +249,7 @@ def evaluate_partners(ws: Workspace, years: float = 2.0, max_queries: int = 800)
 def index_as_of(ws: Workspace, rev: str | None) -> tuple[PartnerIndex, float | None]:
     """An index fed with the history strictly before ``rev`` (or all of it), and the time to ask at."""
     if rev is None:
-        index = open_partner_index(ws)
-        index.feed_all()
-        return index, None
+        return ws.partner_index(), None  # the whole history: the one kept between processes
     _sha, at = _commit_time(ws, rev)
     index = open_partner_index(ws, learn_from=at)
     index.feed_until(at)
