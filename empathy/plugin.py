@@ -24,7 +24,7 @@ Contents, by purpose:
   :class:`CodeAction`, :class:`Event`, :class:`ChangeSet`, :func:`fingerprint`;
 * helpers the built-ins use: :func:`date`, :func:`saturate`,
   :func:`percentile_ranks`, :func:`source_files`, :func:`head_loc`,
-  :func:`module_of`, :class:`BlobReader`, :func:`count_loc`,
+  :func:`module_of`, :class:`BlobReader`, :class:`Mainline`, :func:`count_loc`,
   :func:`indentation_complexity`, the bug-fix links (:func:`run_szz`,
   :func:`szz_links`), :func:`explain_file`, the level-2 answers
   (:func:`load_answers`), the model's track record (:func:`latest_record`),
@@ -57,6 +57,7 @@ from empathy.core.guided import load_answers
 from empathy.core.helpers import date, head_loc, module_of, percentile_ranks, saturate, source_files
 from empathy.core.history.blobs import BlobReader, count_loc, indentation_complexity
 from empathy.core.history.facts import FileFacts, HistoryFacts
+from empathy.core.history.mainline import Mainline
 from empathy.core.history.szz import SzzLink, run_szz, szz_links
 from empathy.core.history.view import DAY, CommitInfo, FileInfo, History, Touch
 from empathy.core.hookspecs import hookimpl, hookspec
@@ -101,6 +102,7 @@ __all__ = [
     "HistoryFacts",
     "Level",
     "Location",
+    "Mainline",
     "Memory",
     "MiningContext",
     "Pattern",

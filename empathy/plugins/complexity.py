@@ -16,12 +16,12 @@ their line ranges (the editor shows them on those lines).
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 from empathy.plugin import (
     DAY,
     BlobReader,
+    Mainline,
     MiningContext,
     Pattern,
     date,
@@ -62,20 +62,6 @@ def _hot_functions(text: str) -> list[dict[str, Any]]:
     ]
 
 
-class _Mainline:
-    """HEAD's first-parent commits by commit time: which commit was "the code" at a time."""
-
-    def __init__(self, context: MiningContext) -> None:
-        listing: str = context.repo.git.log("--first-parent", "--format=%ct %H", context.repo.head)
-        pairs = sorted((int(ct), sha) for ct, sha in (line.split() for line in listing.splitlines() if line.strip()))
-        self.times = [t for t, _ in pairs]
-        self.shas = [sha for _, sha in pairs]
-
-    def at(self, when: int) -> str | None:
-        i = bisect.bisect_right(self.times, when)
-        return self.shas[i - 1] if i else None
-
-
 @hookimpl
 def mine_patterns(context: MiningContext) -> list[Pattern]:
     history = context.history
@@ -87,7 +73,7 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     candidates = sorted((f for f in files if recent_counts[f.id] > 0), key=lambda f: -recent_counts[f.id])
     candidates = candidates[: int(cfg.get("max_files", 60))]
     reader = BlobReader(context.repo.git_repo)
-    mainline = _Mainline(context)
+    mainline = Mainline(context.repo)
     max_revs = int(cfg.get("max_revisions", 25))
     min_growth = float(cfg.get("min_growth", 0.2))
     min_increase = int(cfg.get("min_increase", 20))

@@ -25,7 +25,6 @@ and ``eval`` take theirs, so the report cannot disagree with them:
 
 from __future__ import annotations
 
-import bisect
 import math
 import posixpath
 from collections import Counter
@@ -38,6 +37,7 @@ from empathy.core.cochange.naming import is_test_path
 from empathy.core.helpers import module_of
 from empathy.core.history.blobs import BlobReader, indentation_complexity
 from empathy.core.history.facts import HistoryFacts
+from empathy.core.history.mainline import Mainline
 from empathy.core.history.view import DAY, History
 from empathy.core.model import Pattern
 from empathy.core.predict.backtest import OURS
@@ -310,20 +310,6 @@ def _activity(history: History, max_months: int = 60) -> ActivityTrend | None:
     return ActivityTrend("month" if step == 1 else "quarter", periods)
 
 
-class _Mainline:
-    """HEAD's first-parent commits by time: the state of the code at a time (as the complexity miner reads it)."""
-
-    def __init__(self, ws: Workspace) -> None:
-        listing = str(ws.repo.git.log("--first-parent", "--format=%ct %H", ws.repo.head))
-        pairs = sorted((int(ct), sha) for ct, sha in (ln.split() for ln in listing.splitlines() if ln.strip()))
-        self.times = [t for t, _ in pairs]
-        self.shas = [sha for _, sha in pairs]
-
-    def at(self, when: int) -> str | None:
-        i = bisect.bisect_right(self.times, when)
-        return self.shas[i - 1] if i else None
-
-
 def _complexity(
     ws: Workspace,
     history: History,
@@ -342,7 +328,7 @@ def _complexity(
         picks = [(ids[path], path, None) for path in list(said)[:top] if path in ids]
     if not picks:
         return None
-    mainline = _Mainline(ws)
+    mainline = Mainline(ws.repo)
     reader = BlobReader(ws.repo.git_repo)
     by_file = history.deliberate_touches_by_file
     series: list[ComplexitySeries] = []
