@@ -25,6 +25,9 @@ os.environ["EMPATHY_AS_OF"] = "last-commit"
 # plugin installed beside it must not change what they see. Tests of third-party loading unset it.
 os.environ[AUTOLOAD_ENV] = "1"
 
+#: The test suite's own settings (where PostgreSQL is, which browser, where screenshots go), never the product's.
+TEST_SETTINGS = ("EMPATHY_TEST_POSTGRES_URL", "EMPATHY_SKIP_BROWSER", "EMPATHY_CHROMIUM", "EMPATHY_TEST_ARTIFACTS")
+
 POSTGRES_ADMIN_URL = os.environ.get("EMPATHY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -37,7 +40,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     tests of the clock itself set ``as_of`` back to "".
     """
     for name in list(os.environ):
-        if name.startswith("EMPATHY_") and name not in ("EMPATHY_TEST_POSTGRES_URL", *SESSION_VARS):
+        if name.startswith("EMPATHY_") and name not in (*TEST_SETTINGS, *SESSION_VARS):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMPATHY_AS_OF", "last-commit")
     monkeypatch.setenv(AUTOLOAD_ENV, "1")
