@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from empathy.core.errors import ConfigError, EmpathyError
 from empathy.core.helpers import json_safe
@@ -96,6 +97,18 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(141) from None
         except typer.Exit:
             raise
+        except OperationalError as exc:
+            # The database refused mid-run (a read-only store file, a lost server): a store error (5).
+            if os.environ.get("EMPATHY_DEBUG"):
+                raise
+            from empathy.core.store.db import READ_ONLY_HINT
+
+            reason = str(exc.orig).strip()
+            readonly = "readonly database" in reason or "read-only" in reason
+            err.print(f"[bold red]error:[/] the store refused: {escape(reason)}", highlight=False)
+            hint = READ_ONLY_HINT if readonly else "check the database URL and that the server is running, then rerun"
+            err.print(f"[bold]hint:[/] {escape(hint)}", highlight=False)
+            raise typer.Exit(5) from None
         except Exception as exc:
             if os.environ.get("EMPATHY_DEBUG"):
                 raise

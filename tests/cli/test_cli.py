@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -537,6 +540,37 @@ def test_patterns_without_a_subcommand_lists_the_current_repository(
     result = invoke("patterns", env=env)
     assert result.exit_code == 0
     assert "coupling" in result.stdout and "a.py" in result.stdout
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """``path`` cannot be written, even by root (chattr +i); chmod for other users."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)  # ext4 on CI; a failure here is a failure
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+def test_a_read_only_git_directory_is_a_store_error_not_a_crash(project: RepoBuilder) -> None:
+    """Issue 16.10: was exit 70 (PermissionError) when .git/empathy could not be created."""
+    hint = "EMPATHY_DATABASE_URL=sqlite:////tmp/empathy-store.db"
+    with unwritable(project.path / ".git"):
+        result = invoke("analyze", project.path)
+    assert result.exit_code == 5, result.stdout + result.stderr
+    assert "cannot create the store's folder" in flat(result.stderr) and hint in flat(result.stderr)
+    assert invoke("analyze", project.path).exit_code == 0  # writable again: nothing was left half-made
+    with unwritable(project.path / ".git" / "empathy" / "store.db"), unwritable(project.path / ".git" / "empathy"):
+        again = invoke("analyze", project.path)
+    assert again.exit_code == 5 and hint in flat(again.stderr), again.stdout + again.stderr
 
 
 # -- init ----------------------------------------------------------------------

@@ -24,10 +24,30 @@ __all__ = ["default_sqlite_url", "make_engine", "migrate"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+#: What to do when the default store cannot be written where it belongs.
+READ_ONLY_HINT = (
+    "make the repository's .git writable, or keep the store elsewhere: "
+    "EMPATHY_DATABASE_URL=sqlite:////tmp/empathy-store.db (or database_url in [tool.empathy])"
+)
+
+
 def default_sqlite_url(git_dir: Path) -> str:
+    """SQLite inside the git directory; a folder that cannot be created is a store error (5), not a crash."""
+    from empathy.core.errors import StoreError
+
     folder = git_dir / "empathy"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store's folder {folder}: {exc.strerror}", READ_ONLY_HINT) from None
     return f"sqlite:///{folder / 'store.db'}"
+
+
+def _open_hint(url: str) -> str:
+    """The likely fix: a file that cannot be opened or written, or a server that does not answer."""
+    if url.startswith("sqlite"):
+        return "check that the store's file and its folder can be written; " + READ_ONLY_HINT
+    return "check the database URL and that the server is running"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +128,7 @@ def migrate(engine: Engine) -> None:
     except OperationalError as exc:
         raise StoreError(
             f"cannot open the store at {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
-            "check the database URL and that the server is running",
+            _open_hint(str(engine.url)),
         ) from None
     except SQLAlchemyError as exc:
         raise StoreError(f"store migration failed: {exc}") from None
