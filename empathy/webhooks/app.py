@@ -767,7 +767,11 @@ def _routes(app: FastAPI) -> None:
         if found is None:
             raise HTTPException(404, f"no gate verdict for {sha}")
         row, repo_key = found
-        approved = row.decision in service.config.approve_decisions
+        if row.report.get("gate_failed"):
+            # the gate could not decide: approved only as the service answered GitHub (gate_fail_open)
+            approved = row.report.get("state") == "approved"
+        else:
+            approved = row.decision in service.config.approve_decisions
         out = GateOut(
             sha=row.head,
             base=row.base,

@@ -282,6 +282,8 @@ class GithubProcessor:
             state = "approved" if self.config.gate_fail_open else "rejected"
             how = "fail-open" if self.config.gate_fail_open else "fail-closed"
             summary = f"empathy gate could not decide ({type(exc).__name__}: {exc}); {how}: {state}."
+            # kept with the verdict, so GET /v1/gate/{sha} says what GitHub was told, not "inconclusive: approved"
+            report = {"gate_failed": True, "state": state, "summary": summary}
         figure = "" if decision == "inconclusive" else f", risk {risk:.2f}"
         comment = f"empathy gate: {decision}{figure}. {summary}".strip()[:COMMENT_LIMIT]
         status = self._answer(callback, environment, state, comment)

@@ -248,6 +248,10 @@ def test_gate_failure_answers_fail_closed(
     (callback,) = receiver.wait_for(1)
     answer = json.loads(callback.body)
     assert answer["state"] == "rejected" and "model missing" in answer["comment"] and "fail-closed" in answer["comment"]
+    # the canary endpoint says what GitHub was told (it said "inconclusive", approved, before)
+    verdict = running.client.get(f"/v1/gate/{repo.head()}")
+    assert verdict.json()["decision"] == "inconclusive" and verdict.json()["approved"] is False
+    assert running.client.get(f"/v1/gate/{repo.head()}?strict=true").status_code == 409
 
 
 def test_callback_must_be_on_the_pinned_host(
