@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from empathy.core.usecases.partner_cache import cache_path
 from empathy.core.workspace import Workspace, open_workspace
 from tests.gitrepo import RepoBuilder, build_partner_history
@@ -48,7 +50,9 @@ def test_an_index_fed_on_from_the_cache_equals_a_fresh_build(repo: RepoBuilder, 
     assert warm_answers == fresh(repo.path, db)
 
 
-def test_a_rewritten_history_or_a_damaged_cache_is_rebuilt(repo: RepoBuilder, tmp_path: Path) -> None:
+def test_a_rewritten_history_or_a_damaged_cache_is_rebuilt(
+    repo: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
     build_partner_history(repo, rounds=30)
     ws = open_workspace(repo.path, {"database_url": db})
@@ -63,5 +67,11 @@ def test_a_rewritten_history_or_a_damaged_cache_is_rebuilt(repo: RepoBuilder, tm
     assert open_partner_index(again, cached=True).fed == 0  # not a prefix of this history: rebuilt
     assert answers(again) == fresh(repo.path, db)
 
+    from empathy.core.usecases import partner_cache
+
+    monkeypatch.setattr(partner_cache, "code_fingerprint", lambda: "the index's code changed")
+    assert open_partner_index(again, cached=True).fed == 0  # a pickle of other code is never loaded
+    monkeypatch.undo()
+    assert open_partner_index(again, cached=True).fed > 0
     cache_path(again.repo.git_dir).write_bytes(b"not a pickle")
     assert open_partner_index(open_workspace(repo.path, {"database_url": db}), cached=True).fed == 0

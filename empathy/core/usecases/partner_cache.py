@@ -9,13 +9,15 @@ build would (the feed is sequential and deterministic, and the learning window s
 90-day grid, so it does not move with each new commit).
 
 The cache is used only when it describes a prefix of the same history: the same commits
-in the same order with the same bulk labels, the same index settings and the same empathy
-version; anything else rebuilds it. A pickle is code: it is read only from the repository's
-own git directory, where whoever can write can already install git hooks.
+in the same order with the same bulk labels, the same index settings and the same code of
+the index (empathy's version and a hash of empathy.core.cochange); anything else rebuilds
+it. A pickle is code: it is read only from the repository's own git directory, where
+whoever can write can already install git hooks.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -41,12 +43,28 @@ FORMAT = 1
 @dataclass
 class _Entry:
     format: int
+    #: empathy's version and the index code's fingerprint
     version: str
     settings: str
     learn_since: float
     fed: int
     digest: str
     index: CochangeIndex
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """The index's own code (empathy.core.cochange, read as bytes): a changed class never loads an old pickle.
+
+    The version number alone is not enough: a checkout installed with ``pip install -e`` keeps
+    its version while its code moves on.
+    """
+    import empathy.core.cochange as package
+
+    h = hashlib.sha256(__version__.encode())
+    for source in sorted(Path(package.__file__).parent.glob("*.py")):
+        h.update(source.name.encode() + b"\0" + source.read_bytes())
+    return h.hexdigest()
 
 
 def _digest(commits: Sequence[Commit], bulk: Mapping[str, bool], fed: int) -> str:
@@ -76,7 +94,7 @@ def load_fed_index(
         return None
     if not isinstance(entry, _Entry) or (entry.format, entry.version, entry.settings) != (
         FORMAT,
-        __version__,
+        code_fingerprint(),
         repr(settings),
     ):
         return None
@@ -98,7 +116,7 @@ def save_fed_index(
 ) -> None:
     """Keep ``index`` (fed ``fed`` commits) for the next process; atomic, and silent when it cannot be written."""
     path = cache_path(git_dir)
-    entry = _Entry(FORMAT, __version__, repr(settings), learn_since, fed, _digest(commits, bulk, fed), index)
+    entry = _Entry(FORMAT, code_fingerprint(), repr(settings), learn_since, fed, _digest(commits, bulk, fed), index)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".partners-", dir=path.parent)
