@@ -33,14 +33,9 @@ def mine_patterns(context: MiningContext) -> list[Pattern]:
     island_share = float(cfg.get("island_share", 0.8))
     loss_share = float(cfg.get("loss_share", 0.5))
     min_commits = int(cfg.get("min_commits", 5))
-    cutoff = history.now - int(cfg.get("inactive_days", 365)) * DAY
     window_start = history.now - int(context.core_settings["window_days"]) * DAY
-    last_seen: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for c in history.commits:
-        last_seen[c.email] = max(last_seen.get(c.email, 0), c.committed_at)
-        names[c.email] = c.author
-    inactive = {email for email, t in last_seen.items() if t < cutoff}
+    last_seen, names = history.authors_last_seen, history.author_names
+    inactive = history.inactive_authors(int(cfg.get("inactive_days", 365)))
     patterns: list[Pattern] = []
     by_file = history.deliberate_touches_by_file
     for f in source_files(context):

@@ -145,6 +145,24 @@ class History:
     def alive_files(self) -> list[FileInfo]:
         return [f for f in self.files.values() if f.alive]
 
+    @cached_property
+    def authors_last_seen(self) -> dict[str, int]:
+        """Each author e-mail's newest commit time: who is still around (ownership, knowledge loss)."""
+        last: dict[str, int] = {}
+        for c in self.commits:
+            last[c.email] = max(last.get(c.email, 0), c.committed_at)
+        return last
+
+    @cached_property
+    def author_names(self) -> dict[str, str]:
+        """Each author e-mail's name, as its last commit in history order spells it."""
+        return {c.email: c.author for c in self.commits}
+
+    def inactive_authors(self, days: int) -> set[str]:
+        """E-mails with no commit in the ``days`` before the analysis time."""
+        cutoff = self.now - days * DAY
+        return {email for email, t in self.authors_last_seen.items() if t < cutoff}
+
     def as_of(self, timestamp: int) -> History:
         """The history as it was known at ``timestamp`` (commit time)."""
         kept = [c for c in self.commits if c.committed_at <= timestamp]

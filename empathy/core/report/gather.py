@@ -38,7 +38,7 @@ from empathy.core.helpers import module_of
 from empathy.core.history.blobs import BlobReader, indentation_complexity
 from empathy.core.history.facts import HistoryFacts
 from empathy.core.history.mainline import Mainline
-from empathy.core.history.view import DAY, History
+from empathy.core.history.view import History
 from empathy.core.model import Pattern
 from empathy.core.predict.backtest import OURS
 from empathy.core.predict.records import latest_record
@@ -364,14 +364,8 @@ def _knowledge(ws: Workspace, history: History, by_kind: dict[str, list[Pattern]
     """Per directory: its main author by added lines and the share written by authors inactive for a year."""
     section: dict[str, Any] = ws.settings.plugin("ownership")
     inactive_days = int(section.get("inactive_days", 365))
-    cutoff = history.now - inactive_days * DAY
-    last_seen: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for c in history.commits:
-        if c.committed_at >= last_seen.get(c.email, -math.inf):
-            names[c.email] = c.author
-        last_seen[c.email] = max(last_seen.get(c.email, 0), c.committed_at)
-    inactive = {email for email, t in last_seen.items() if t < cutoff}
+    names = history.author_names
+    inactive = history.inactive_authors(inactive_days)  # as the ownership miner counts them
     added: dict[str, Counter[str]] = {}
     files: Counter[str] = Counter()
     by_file = history.deliberate_touches_by_file
